@@ -1,0 +1,44 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every Swift target: Swift 6 mode and the upcoming features STYLE.md asks for.
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+/// Wrapper modules over C libraries additionally mark every unsafe expression.
+let wrapperSwift = strictSwift + [.strictMemorySafety()]
+
+let package = Package(
+    name: "berth",
+    platforms: [.macOS(.v15)],
+    products: [.executable(name: "berth", targets: ["berth"])],
+    targets: [
+        // C libraries from Debian. QuickJS ships only a static archive in its own directory, so it is a C target whose
+        // linker settings name that directory; the linker takes the engine objects only (quickjs-libc.o is never referenced).
+        .target(
+            name: "CQuickJS",
+            linkerSettings: [
+                .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu/quickjs", "-L/usr/lib/aarch64-linux-gnu/quickjs"]),
+                .linkedLibrary("quickjs"), .linkedLibrary("m"),
+            ]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // The pipeline, one module per stage.
+        .target(name: "BerthPlan", swiftSettings: strictSwift),
+        .target(name: "BerthJS", dependencies: ["BerthPlan", "CQuickJS"], swiftSettings: wrapperSwift),
+        .target(name: "BerthTLS", dependencies: ["COpenSSL"], swiftSettings: wrapperSwift),
+        .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthJS", "BerthTLS"], swiftSettings: strictSwift),
+        .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler"], swiftSettings: strictSwift),
+
+        .target(name: "BerthTestSupport", dependencies: ["BerthPlan"], path: "Tests/BerthTestSupport",
+                swiftSettings: strictSwift),
+        .testTarget(name: "BerthPlanTests", dependencies: ["BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthJSTests", dependencies: ["BerthJS", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
+                    exclude: ["Fixtures"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport"], swiftSettings: strictSwift),
+    ]
+)

@@ -1,0 +1,128 @@
+/// The compiled deployment: what to serve, who may reach it, and what was refused. Every later stage (firewall,
+/// broker) consumes this value; its canonical JSON is byte-identical for the same folder.
+package struct DeploymentPlan: Hashable, Sendable {
+    /// The format of the plan document; bumped when a field changes meaning.
+    package static let formatVersion = 1
+
+    package var berthVersion: String
+    /// SHA-256 over every file the plan depends on (path and content), so a stale plan can be detected.
+    package var folderHash: String
+    /// Sorted by transport, then port.
+    package var endpoints: [Endpoint]
+    /// Sorted by file.
+    package var refused: [RefusedEntry]
+    /// Sorted (`Diagnostic.<`).
+    package var diagnostics: [Diagnostic]
+
+    package init(
+        berthVersion: String, folderHash: String, endpoints: [Endpoint], refused: [RefusedEntry],
+        diagnostics: [Diagnostic]
+    ) {
+        self.berthVersion = berthVersion
+        self.folderHash = folderHash
+        self.endpoints = endpoints.sorted { ($0.transport, $0.port) < ($1.transport, $1.port) }
+        self.refused = refused.sorted { $0.file < $1.file }
+        self.diagnostics = diagnostics.sorted()
+    }
+
+    /// SHA-256 of the canonical JSON without the hash itself: the identity `apply FILE` checks.
+    package var planHash: String { SHA256.hex(JSONWriter.compact(.object(jsonMembers))) }
+
+    /// The plan document (`schemas/plan.schema.json`).
+    package var json: JSONValue {
+        var members = jsonMembers
+        members["planHash"] = .string("sha256:" + planHash)
+        return .object(members)
+    }
+
+    private var jsonMembers: [String: JSONValue] {
+        [
+            "$schema": "https://berth.dev/schemas/plan.schema.json",
+            "formatVersion": .int(Self.formatVersion),
+            "berthVersion": .string(berthVersion),
+            "folderHash": .string("sha256:" + folderHash),
+            "endpoints": .array(endpoints.map(\.json)),
+            "refused": .array(refused.map(\.json)),
+            "diagnostics": .array(diagnostics.map(\.json)),
+        ]
+    }
+}
+
+extension Endpoint {
+    package var json: JSONValue {
+        var limitsJSON: [String: JSONValue] = [
+            "burst": .int(limits.burst),
+            "sourcePrefix": ["ipv4": .int(limits.sourcePrefix.ipv4), "ipv6": .int(limits.sourcePrefix.ipv6)],
+        ]
+        switch transport {
+        case .tcp:
+            limitsJSON["maxConnections"] = .int(limits.maxConnections)
+            limitsJSON["maxConnectionsPerSource"] = .int(limits.maxConnectionsPerSource)
+            limitsJSON["connectionRate"] = limits.connectionRate.json
+            limitsJSON["idleTimeoutMs"] = .int(limits.idleTimeoutMilliseconds)
+            limitsJSON["maxBufferedBytes"] = .int(limits.maxBufferedBytes)
+        case .udp:
+            limitsJSON["datagramRate"] = limits.datagramRate.json
+        }
+        return [
+            "name": .string(name),
+            "transport": .string(transport.rawValue),
+            "port": .int(port),
+            "file": .string(file),
+            "moduleSha256": .string(moduleSHA256),
+            "imports": .array(imports.map(JSONValue.string)),
+            "exports": .array(exports.map(JSONValue.string)),
+            "policy": ["allow": policy.allow.json, "deny": policy.deny.json],
+            "limits": .object(limitsJSON),
+            "tls": tls.map {
+                [
+                    "certificate": .string($0.certificate), "key": .string($0.key),
+                    "certificateSha256": .string($0.certificateSHA256), "notAfter": .string($0.notAfter),
+                ]
+            } ?? .null,
+        ]
+    }
+}
+
+extension Rate {
+    package var json: JSONValue { ["count": .int(count), "perSeconds": .int(seconds), "text": .string(description)] }
+}
+
+extension PrefixSet {
+    package var json: JSONValue {
+        ["ipv4": .array(ipv4.map { .string($0.description) }), "ipv6": .array(ipv6.map { .string($0.description) })]
+    }
+}
+
+extension RefusedEntry {
+    package var json: JSONValue {
+        [
+            "file": .string(file),
+            "transport": .optional(transport?.rawValue),
+            "port": port.map(JSONValue.int) ?? .null,
+            "reasons": .array(reasons.map { .string($0.rawValue) }),
+        ]
+    }
+}
+
+extension Diagnostic {
+    /// The JSON shape shared by `validate --format json` and the plan (`schemas/diagnostics.schema.json`).
+    package var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "code": .string(code.rawValue),
+            "severity": .string(severity.rawValue),
+            "message": .string(message),
+            "hint": .optional(hint),
+            "file": .optional(location?.file),
+            "line": location?.line.map(JSONValue.int) ?? .null,
+            "column": location?.column.map(JSONValue.int) ?? .null,
+        ]
+        if !related.isEmpty {
+            members["related"] = .array(related.map {
+                ["file": .string($0.file), "line": $0.line.map(JSONValue.int) ?? .null,
+                 "column": $0.column.map(JSONValue.int) ?? .null]
+            })
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,70 @@
+/// The catalogue of diagnostic codes. `berth explain CODE` prints the long form of each.
+extension Diagnostic.Code {
+    // Filename grammar and the claims file names make.
+    package static let grammarTransport = Self(rawValue: "grammar.transport")
+    package static let grammarPort = Self(rawValue: "grammar.port")
+    package static let grammarPortRange = Self(rawValue: "grammar.port-range")
+    package static let grammarName = Self(rawValue: "grammar.name")
+    package static let grammarNotAFile = Self(rawValue: "grammar.not-a-file")
+    package static let grammarNestedEntry = Self(rawValue: "grammar.nested-entry")
+    package static let grammarPortConflict = Self(rawValue: "grammar.port-conflict")
+    package static let grammarNoEntries = Self(rawValue: "grammar.no-entries")
+
+    // The manifest.
+    package static let manifestMissing = Self(rawValue: "manifest.missing")
+    package static let manifestSyntax = Self(rawValue: "manifest.syntax")
+    package static let manifestDuplicateKey = Self(rawValue: "manifest.duplicate-key")
+    package static let manifestType = Self(rawValue: "manifest.type")
+    package static let manifestUnknownKey = Self(rawValue: "manifest.unknown-key")
+    package static let manifestVersion = Self(rawValue: "manifest.version")
+    package static let manifestSelector = Self(rawValue: "manifest.selector")
+    package static let manifestSelectorUnmatched = Self(rawValue: "manifest.selector-unmatched")
+    package static let manifestKeyNotApplicable = Self(rawValue: "manifest.key-not-applicable")
+    package static let manifestCIDRSyntax = Self(rawValue: "manifest.cidr-syntax")
+    package static let manifestCIDRHostBits = Self(rawValue: "manifest.cidr-host-bits")
+    package static let manifestCIDRPrefixLength = Self(rawValue: "manifest.cidr-prefix-length")
+    package static let manifestCIDRMapped = Self(rawValue: "manifest.cidr-mapped")
+    package static let manifestCIDRRedundant = Self(rawValue: "manifest.cidr-redundant")
+    package static let manifestDenyUnused = Self(rawValue: "manifest.deny-unused")
+    package static let manifestAllowShadowed = Self(rawValue: "manifest.allow-shadowed")
+    package static let manifestAllowEmpty = Self(rawValue: "manifest.allow-empty")
+    package static let manifestLimitRange = Self(rawValue: "manifest.limit-range")
+    package static let manifestRate = Self(rawValue: "manifest.rate")
+    package static let manifestDuration = Self(rawValue: "manifest.duration")
+    package static let manifestLimitOrder = Self(rawValue: "manifest.limit-order")
+
+    // Handler modules.
+    package static let moduleUnreadable = Self(rawValue: "module.unreadable")
+    package static let moduleSyntax = Self(rawValue: "module.syntax")
+    package static let moduleMissingExport = Self(rawValue: "module.missing-export")
+    package static let moduleExportNotFunction = Self(rawValue: "module.export-not-function")
+    package static let moduleOtherTransportExport = Self(rawValue: "module.other-transport-export")
+    package static let moduleImportNotFound = Self(rawValue: "module.import-not-found")
+    package static let moduleOutsideFolder = Self(rawValue: "module.outside-folder")
+    package static let moduleUnknownBuiltin = Self(rawValue: "module.unknown-builtin")
+
+    // TLS references.
+    package static let tlsUDP = Self(rawValue: "tls.udp")
+    package static let tlsFileMissing = Self(rawValue: "tls.file-missing")
+    package static let tlsOutsideFolder = Self(rawValue: "tls.outside-folder")
+    package static let tlsInvalidPEM = Self(rawValue: "tls.invalid-pem")
+    package static let tlsKeyMismatch = Self(rawValue: "tls.key-mismatch")
+    package static let tlsExpired = Self(rawValue: "tls.expired")
+    package static let tlsExpiring = Self(rawValue: "tls.expiring")
+    package static let tlsNotYetValid = Self(rawValue: "tls.not-yet-valid")
+
+    /// Every code berth can emit, in catalogue order (grouped, then as listed above).
+    package static let all: [Self] = [
+        .grammarTransport, .grammarPort, .grammarPortRange, .grammarName, .grammarNotAFile, .grammarNestedEntry,
+        .grammarPortConflict, .grammarNoEntries,
+        .manifestMissing, .manifestSyntax, .manifestDuplicateKey, .manifestType, .manifestUnknownKey,
+        .manifestVersion, .manifestSelector, .manifestSelectorUnmatched, .manifestKeyNotApplicable,
+        .manifestCIDRSyntax, .manifestCIDRHostBits, .manifestCIDRPrefixLength, .manifestCIDRMapped,
+        .manifestCIDRRedundant, .manifestDenyUnused, .manifestAllowShadowed, .manifestAllowEmpty,
+        .manifestLimitRange, .manifestRate, .manifestDuration, .manifestLimitOrder,
+        .moduleUnreadable, .moduleSyntax, .moduleMissingExport, .moduleExportNotFunction,
+        .moduleOtherTransportExport, .moduleImportNotFound, .moduleOutsideFolder, .moduleUnknownBuiltin,
+        .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
+        .tlsNotYetValid,
+    ]
+}
