@@ -39,6 +39,6 @@ let package = Package(
         .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
                     exclude: ["Fixtures"], swiftSettings: strictSwift),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthCLITests", dependencies: ["berth", "BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
     ]
 )

@@ -1,1 +1,184 @@
-package enum BerthTLSPlaceholderToDelete {}
+package import Foundation
+
+/// Compile-time checks of a TLS certificate file and its key file: both readable, decodable, matching, and in date.
+package enum CertificateInspector {
+    /// How close to `notAfter` a certificate draws an `expiringSoon` warning.
+    package static let expiryWarningWindow: TimeInterval = 30 * 86_400
+
+    /// Inspects the PEM files at the absolute paths `certificatePath` and `keyPath`; every problem found is listed.
+    ///
+    /// Messages name the files as `certificateName` and `keyName` (e.g. the manifest's folder-relative spelling),
+    /// which default to the paths themselves.
+    package static func inspect(
+        certificatePath: String, keyPath: String, now: Date, certificateName: String? = nil, keyName: String? = nil
+    ) -> CertificateInspection {
+        let certificateName = certificateName ?? certificatePath
+        let keyName = keyName ?? keyPath
+        var inspection = CertificateInspection()
+        let chain = readCertificates(atPath: certificatePath, named: certificateName, problems: &inspection.problems)
+        let key = readKey(atPath: keyPath, named: keyName, problems: &inspection.problems)
+        guard let leaf = chain.first else { return inspection }
+
+        inspection.notBefore = leaf.notBefore
+        inspection.notAfter = leaf.notAfter
+        inspection.subject = leaf.subject
+        inspection.certificateSHA256 = leaf.sha256
+        for (index, certificate) in chain.enumerated() {
+            let who =
+                index == 0
+                ? certificateName : "intermediate certificate \"\(certificate.subject)\" in \(certificateName)"
+            inspection.problems += validityProblems(of: certificate, describedAs: who, now: now)
+        }
+        if let key, !key.matches(leaf) {
+            inspection.problems.append(mismatch(key, keyName, chain, certificateName))
+        }
+        return inspection
+    }
+
+    private static func readCertificates(
+        atPath path: String, named name: String, problems: inout [CertificateProblem]
+    ) -> [Certificate] {
+        let pem: [UInt8]
+        do { pem = try readRegularFile(atPath: path) } catch {
+            problems.append(CertificateProblem(kind: .certificateMissing, message: "\(name) \(error.clause)"))
+            return []
+        }
+        let chain: [Certificate]
+        do { chain = try Certificate.readAll(pem: pem) } catch {
+            let which =
+                error.index == 0 ? "the certificate" : "certificate \(error.index + 1) of the chain (an intermediate)"
+            problems.append(
+                CertificateProblem(
+                    kind: .certificateInvalid,
+                    message: "\(name): \(which) cannot be decoded: \(error.underlying.reasons)"))
+            return []
+        }
+        if chain.isEmpty {
+            let contents = PEMContents(pem)
+            let why: String
+            if contents.isBlank {
+                why = "is empty; it must hold a PEM certificate (-----BEGIN CERTIFICATE-----)"
+            } else if contents.labels.contains(where: PEMContents.isPrivateKeyLabel) {
+                why = "holds a private key, not a certificate; are the certificate and key files swapped?"
+            } else if let binary = contents.binaryDescription(convertWith: "openssl x509 -inform DER -outform PEM") {
+                why = binary
+            } else if !contents.labels.isEmpty {
+                why = "holds no certificate, only PEM \(contents.labelList); it must hold -----BEGIN CERTIFICATE-----"
+            } else {
+                why = "is not a PEM certificate: it has no -----BEGIN CERTIFICATE----- line"
+            }
+            problems.append(CertificateProblem(kind: .certificateInvalid, message: "\(name) \(why)"))
+        }
+        return chain
+    }
+
+    private static func readKey(
+        atPath path: String, named name: String, problems: inout [CertificateProblem]
+    ) -> PrivateKey? {
+        let pem: [UInt8]
+        do { pem = try readRegularFile(atPath: path) } catch {
+            problems.append(CertificateProblem(kind: .keyMissing, message: "\(name) \(error.clause)"))
+            return nil
+        }
+        let failure: OpenSSLError
+        do { return try PrivateKey(pem: pem) } catch {
+            switch error {
+            case .encrypted:
+                problems.append(
+                    CertificateProblem(
+                        kind: .keyInvalid, message: "\(name): the key is encrypted; berth needs an unencrypted key file"
+                    ))
+                return nil
+            case .undecodable(let error): failure = error
+            }
+        }
+        let contents = PEMContents(pem)
+        let why: String
+        if contents.isBlank {
+            why = " is empty; it must hold a PEM private key (-----BEGIN PRIVATE KEY-----)"
+        } else if contents.labels.contains(where: PEMContents.isPrivateKeyLabel) {
+            why = ": the private key cannot be decoded: \(failure.reasons)"
+        } else if contents.labels.contains(where: { $0.hasSuffix("CERTIFICATE") }) {
+            why = " holds a certificate, not a private key; are the certificate and key files swapped?"
+        } else if contents.labels.contains(where: { $0.hasSuffix("PUBLIC KEY") }) {
+            why = " holds a public key; berth needs the private key (-----BEGIN PRIVATE KEY-----)"
+        } else if let binary = contents.binaryDescription(convertWith: "openssl pkey -inform DER -outform PEM") {
+            why = " " + binary
+        } else if !contents.labels.isEmpty {
+            why = " holds no private key, only PEM \(contents.labelList); it must hold -----BEGIN PRIVATE KEY-----"
+        } else {
+            why = " is not a PEM private key: it has no -----BEGIN PRIVATE KEY----- line"
+        }
+        problems.append(CertificateProblem(kind: .keyInvalid, message: name + why))
+        return nil
+    }
+
+    private static func validityProblems(
+        of certificate: Certificate, describedAs who: String, now: Date
+    ) -> [CertificateProblem] {
+        guard let notBefore = certificate.notBefore, let notAfter = certificate.notAfter else {
+            return [
+                CertificateProblem(kind: .certificateInvalid, message: "\(who) has a validity date that cannot be read")
+            ]
+        }
+        var problems: [CertificateProblem] = []
+        if notAfter < now {
+            problems.append(CertificateProblem(kind: .expired, message: "\(who) expired on \(rfc3339(notAfter))"))
+        } else if notAfter < now + expiryWarningWindow {
+            let days = Int((notAfter.timeIntervalSince(now) / 86_400).rounded())
+            let remaining =
+                notAfter.timeIntervalSince(now) < 86_400
+                ? "in less than a day" : days == 1 ? "in 1 day" : "in \(days) days"
+            problems.append(
+                CertificateProblem(kind: .expiringSoon, message: "\(who) expires on \(rfc3339(notAfter)), \(remaining)")
+            )
+        }
+        if notBefore > now {
+            problems.append(
+                CertificateProblem(kind: .notYetValid, message: "\(who) is not valid before \(rfc3339(notBefore))"))
+        }
+        return problems
+    }
+
+    private static func mismatch(
+        _ key: PrivateKey, _ keyName: String, _ chain: [Certificate], _ certificateName: String
+    ) -> CertificateProblem {
+        let leaf = chain[0]
+        let why: String
+        if leaf.publicKeyAlgorithm != key.algorithm {
+            why = "the certificate's key type is \(leaf.publicKeyAlgorithm), the key file's is \(key.algorithm)"
+        } else if let index = chain.indices.dropFirst().first(where: { key.matches(chain[$0]) }) {
+            why = "it matches certificate \(index + 1) instead; the server's own certificate must come first"
+        } else {
+            why = "it is a different \(key.algorithm) key"
+        }
+        return CertificateProblem(kind: .keyMismatch, message: "\(keyName) does not match \(certificateName): \(why)")
+    }
+
+    /// `2026-01-02T03:04:05Z`: certificate times have whole seconds, always shown in UTC.
+    private static func rfc3339(_ date: Date) -> String { date.formatted(.iso8601) }
+}
+
+/// What `CertificateInspector.inspect` found: problems (errors and the `expiringSoon` warning) and the leaf's facts.
+package struct CertificateInspection: Sendable {
+    package var problems: [CertificateProblem] = []
+    package var notAfter: Date?  // of the leaf certificate
+    package var notBefore: Date?
+    package var subject: String?  // RFC 2253, e.g. "CN=echo.example"
+    package var certificateSHA256: String?  // lowercase hex SHA-256 of the leaf's DER encoding
+
+    package init() {}
+}
+
+/// One thing wrong with a certificate or key file; `message` names the file and, for dates, the instant in UTC.
+package struct CertificateProblem: Hashable, Sendable {
+    package enum Kind: Hashable, Sendable {
+        case certificateMissing, keyMissing, certificateInvalid, keyInvalid, keyMismatch, expired, expiringSoon
+        case notYetValid
+    }
+
+    package var kind: Kind
+    package var message: String
+
+    package init(kind: Kind, message: String) { (self.kind, self.message) = (kind, message) }
+}

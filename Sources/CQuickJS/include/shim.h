@@ -7,3 +7,19 @@ static inline JSValue cqjs_null(void) { return JS_NULL; }
 static inline JSValue cqjs_exception(void) { return JS_EXCEPTION; }
 static inline int32_t cqjs_tag(JSValueConst v) { return JS_VALUE_GET_TAG(v); }
 static inline int cqjs_is_exception(JSValueConst v) { return JS_IsException(v); }
+
+// JS_VALUE_GET_PTR is a macro; a compiled module's value carries the JSModuleDef the loader callbacks trade in.
+static inline JSModuleDef *cqjs_module_def(JSValueConst v) { return (JSModuleDef *)JS_VALUE_GET_PTR(v); }
+
+// The eval and property-enumeration flags are macros built with shifts; named functions keep the bit math in C.
+static inline int cqjs_eval_module_compile_only(void) { return JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY; }
+static inline int cqjs_gpn_strings(void) { return JS_GPN_STRING_MASK; }
+
+// JS_ThrowInternalError is variadic (printf-style); Swift cannot call C variadics, so the message goes through "%s".
+static inline JSValue cqjs_throw_internal_error(JSContext *ctx, const char *message) {
+    return JS_ThrowInternalError(ctx, "%s", message);
+}
+
+// Lowest address of the calling thread's stack (0 if unknown), so QuickJS's stack limit can be kept above it.
+// Defined in shim.c: pthread_getattr_np needs _GNU_SOURCE, which Swift's Glibc module does not expose.
+uintptr_t cqjs_thread_stack_low(void);

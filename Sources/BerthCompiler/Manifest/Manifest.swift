@@ -1,0 +1,65 @@
+import BerthPlan
+
+/// A value from the manifest with the place it was written, so later checks can point at it.
+struct Located<Value> {
+    var value: Value
+    var location: SourceLocation
+}
+
+/// The TLS object of a selector, paths as written.
+struct TLSDraft {
+    var certificate: Located<String>
+    var key: Located<String>
+    var isExternal: Bool
+}
+
+/// One policy object (`defaults` or a selector's): every key optional, so layers can be merged key by key.
+struct PolicyDraft {
+    var allow: Located<[Located<IPPrefix>]>?
+    var deny: Located<[Located<IPPrefix>]>?
+    var maxConnections: Located<Int>?
+    var maxConnectionsPerSource: Located<Int>?
+    var connectionRate: Located<Rate>?
+    var datagramRate: Located<Rate>?
+    var burst: Located<Int>?
+    var idleTimeoutMilliseconds: Located<Int>?
+    var maxBufferedBytes: Located<Int>?
+    var sourcePrefixIPv4: Located<Int>?
+    var sourcePrefixIPv6: Located<Int>?
+    var tls: Located<TLSDraft>?
+    /// Where each key present was written, for key-not-applicable warnings.
+    var keys: [(name: String, location: SourceLocation)] = []
+    /// An error in this object: the endpoints it applies to are refused rather than served with a guessed policy.
+    var errors: [Diagnostic.Code] = []
+}
+
+/// What a `handlers` key selects.
+enum Selector: Hashable {
+    case name(String)
+    case claim(Transport, Int)
+    case file(String)
+
+    /// More specific selectors win key by key: file > transport/port > name.
+    var specificity: Int {
+        switch self {
+        case .name: 1
+        case .claim: 2
+        case .file: 3
+        }
+    }
+}
+
+struct SelectorPolicy {
+    var text: String
+    var selector: Selector
+    var location: SourceLocation
+    var policy: PolicyDraft
+}
+
+/// The decoded manifest. `globalErrors` are errors that make every endpoint's policy unknowable (a syntax error,
+/// a wrong version, a broken `defaults`): all endpoints are refused then.
+struct Manifest {
+    var defaults = PolicyDraft()
+    var selectors: [SelectorPolicy] = []
+    var globalErrors: [Diagnostic.Code] = []
+}

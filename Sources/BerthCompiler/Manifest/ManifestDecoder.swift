@@ -1,0 +1,344 @@
+import BerthPlan
+
+/// Turns `manifest.json`'s bytes into a `Manifest` and diagnostics that point at the key or value at fault.
+struct ManifestDecoder {
+    static let fileName = "manifest.json"
+    static let topLevelKeys = ["$schema", "version", "defaults", "handlers"]
+    static let policyKeys = [
+        "allow", "deny", "maxConnections", "maxConnectionsPerSource", "connectionRate", "datagramRate", "burst",
+        "idleTimeout", "maxBufferedBytes", "sourcePrefix", "tls",
+    ]
+    static let limitRange = 1...1_000_000
+    static let idleTimeoutRange = 100...86_400_000
+    static let bufferedBytesRange = 1024...1_073_741_824
+
+    private(set) var diagnostics: [Diagnostic] = []
+
+    static func decode(_ bytes: [UInt8]) -> (Manifest, [Diagnostic]) {
+        var decoder = ManifestDecoder()
+        let manifest = decoder.decodeDocument(bytes)
+        return (manifest, decoder.diagnostics)
+    }
+
+    private func location(_ position: TextPosition) -> SourceLocation { SourceLocation(file: Self.fileName, position) }
+
+    private mutating func report(
+        _ code: Diagnostic.Code, _ severity: Diagnostic.Severity = .error, at position: TextPosition, _ message: String,
+        hint: String? = nil
+    ) {
+        diagnostics.append(Diagnostic(code, severity, at: location(position), message, hint: hint))
+    }
+
+    private mutating func decodeDocument(_ bytes: [UInt8]) -> Manifest {
+        var manifest = Manifest()
+        let root: JSONNode
+        do { root = try JSONParser.parse(bytes) } catch {
+            report(.manifestSyntax, at: error.position, "manifest.json is not valid JSON: \(error.message)",
+                   hint: "fix the JSON at this position; every endpoint is refused until the manifest parses")
+            manifest.globalErrors.append(.manifestSyntax)
+            return manifest
+        }
+        guard case .object(let members) = root.value else {
+            report(.manifestType, at: root.position, "the manifest must be a JSON object, not \(root.kindDescription)",
+                   hint: "write {\"version\": 1, \"defaults\": {…}, \"handlers\": {…}}")
+            manifest.globalErrors.append(.manifestType)
+            return manifest
+        }
+        let before = diagnostics.count
+        checkDuplicates(members)
+        var sawVersion = false
+        for member in members {
+            switch member.key {
+            case "$schema":
+                if member.value.stringValue == nil { typeError(member, expected: "a string") }
+            case "version":
+                sawVersion = true
+                if member.value.integerValue != 1 {
+                    report(.manifestVersion, at: member.value.position,
+                           "unsupported manifest version \(describe(member.value)); this berth reads version 1",
+                           hint: "write \"version\": 1")
+                }
+            case "defaults":
+                manifest.defaults = decodePolicy(member.value, inDefaults: true)
+            case "handlers":
+                guard case .object(let selectors) = member.value.value else { typeError(member, expected: "an object"); continue }
+                checkDuplicates(selectors)
+                for entry in selectors {
+                    guard let selector = Self.parseSelector(entry.key) else {
+                        report(.manifestSelector, at: entry.keyPosition,
+                               "\"\(entry.key)\" is not a selector",
+                               hint: "use a handler name (echo), tcp/PORT or udp/PORT (tcp/7000), or an entry file name (echo.tcp.7000.port.js)")
+                        continue
+                    }
+                    manifest.selectors.append(SelectorPolicy(
+                        text: entry.key, selector: selector, location: location(entry.keyPosition),
+                        policy: decodePolicy(entry.value, inDefaults: false)))
+                }
+            default:
+                unknownKey(member, known: Self.topLevelKeys)
+            }
+        }
+        if !sawVersion {
+            report(.manifestVersion, at: root.position, "the manifest has no \"version\"",
+                   hint: "add \"version\": 1 at the top of the object")
+        }
+        // Any error outside the selectors' own objects leaves every endpoint's policy in doubt.
+        let topLevel = diagnostics[before...].filter { $0.severity == .error }.map(\.code)
+        manifest.globalErrors += topLevel.filter { [.manifestVersion, .manifestUnknownKey, .manifestType, .manifestDuplicateKey].contains($0) }
+        manifest.globalErrors += manifest.defaults.errors
+        // A selector that is itself invalid may have been meant to restrict some endpoint: refuse them all.
+        if topLevel.contains(.manifestSelector) { manifest.globalErrors.append(.manifestSelector) }
+        return manifest
+    }
+
+    static func parseSelector(_ text: String) -> Selector? {
+        if text.hasSuffix(HandlerFileName.suffix) {
+            if HandlerFileName.parse(text).name != nil { return .file(text) }
+            return nil
+        }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            guard let transport = Transport(rawValue: String(parts[0])), parts[1].allSatisfy(\.isASCIIDigit),
+                parts[1].first != "0", let port = Int(parts[1]), (1...65535).contains(port)
+            else { return nil }
+            return .claim(transport, port)
+        }
+        return HandlerFileName.isValidName(text) ? .name(text) : nil
+    }
+
+    private mutating func checkDuplicates(_ members: [JSONNode.Member]) {
+        var seen: [String: TextPosition] = [:]
+        for member in members {
+            if let first = seen[member.key] {
+                report(.manifestDuplicateKey, at: member.keyPosition,
+                       "\"\(member.key)\" appears twice in this object (first at line \(first.line))",
+                       hint: "keep one \"\(member.key)\"; JSON parsers disagree on which duplicate wins")
+            } else {
+                seen[member.key] = member.keyPosition
+            }
+        }
+    }
+
+    private mutating func unknownKey(_ member: JSONNode.Member, known: [String]) {
+        let suggestion = DidYouMean.closest(to: member.key, in: known)
+        report(.manifestUnknownKey, at: member.keyPosition, "unknown key \"\(member.key)\"",
+               hint: suggestion.map { "did you mean \"\($0)\"?" } ?? "known keys: " + known.joined(separator: ", "))
+    }
+
+    private mutating func typeError(_ member: JSONNode.Member, expected: String, example: String? = nil) {
+        report(.manifestType, at: member.value.position,
+               "\"\(member.key)\" must be \(expected), not \(member.value.kindDescription)",
+               hint: example.map { "write \"\(member.key)\": \($0)" })
+    }
+
+    private func describe(_ node: JSONNode) -> String {
+        switch node.value {
+        case .number(let lexeme): lexeme
+        case .string(let text): "\"\(text)\""
+        default: node.kindDescription
+        }
+    }
+
+    // MARK: Policy objects
+
+    private mutating func decodePolicy(_ node: JSONNode, inDefaults: Bool) -> PolicyDraft {
+        let before = diagnostics.count
+        var draft = decodePolicyMembers(node, inDefaults: inDefaults)
+        draft.errors = diagnostics[before...].filter { $0.severity == .error }.map(\.code)
+        return draft
+    }
+
+    private mutating func decodePolicyMembers(_ node: JSONNode, inDefaults: Bool) -> PolicyDraft {
+        var draft = PolicyDraft()
+        guard case .object(let members) = node.value else {
+            report(.manifestType, at: node.position, "a policy must be an object, not \(node.kindDescription)",
+                   hint: "write {\"allow\": [\"10.0.0.0/8\"], \"maxConnections\": 100}")
+            return draft
+        }
+        checkDuplicates(members)
+        for member in members {
+            guard Self.policyKeys.contains(member.key) else { unknownKey(member, known: Self.policyKeys); continue }
+            draft.keys.append((member.key, location(member.keyPosition)))
+            switch member.key {
+            case "allow": draft.allow = decodePrefixes(member)
+            case "deny": draft.deny = decodePrefixes(member)
+            case "maxConnections": draft.maxConnections = decodeInteger(member, range: Self.limitRange)
+            case "maxConnectionsPerSource": draft.maxConnectionsPerSource = decodeInteger(member, range: Self.limitRange)
+            case "burst": draft.burst = decodeInteger(member, range: Self.limitRange)
+            case "maxBufferedBytes": draft.maxBufferedBytes = decodeInteger(member, range: Self.bufferedBytesRange)
+            case "connectionRate": draft.connectionRate = decodeRate(member)
+            case "datagramRate": draft.datagramRate = decodeRate(member)
+            case "idleTimeout": draft.idleTimeoutMilliseconds = decodeDuration(member)
+            case "sourcePrefix": decodeSourcePrefix(member, into: &draft)
+            case "tls":
+                if inDefaults {
+                    report(.manifestKeyNotApplicable, .warning, at: member.keyPosition,
+                           "\"tls\" is ignored in \"defaults\": a certificate belongs to one handler",
+                           hint: "move \"tls\" under \"handlers\" for the handler it serves")
+                } else {
+                    draft.tls = decodeTLS(member)
+                }
+            default: preconditionFailure("policyKeys and this switch disagree on \(member.key)")
+            }
+        }
+        return draft
+    }
+
+    private mutating func decodeInteger(_ member: JSONNode.Member, range: ClosedRange<Int>) -> Located<Int>? {
+        guard case .number(let lexeme) = member.value.value else {
+            typeError(member, expected: "an integer", example: String(range.lowerBound))
+            return nil
+        }
+        guard let value = Int(lexeme) else {
+            report(.manifestType, at: member.value.position, "\"\(member.key)\" must be a whole number, not \(lexeme)",
+                   hint: "write an integer from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard range.contains(value) else {
+            report(.manifestLimitRange, at: member.value.position,
+                   "\"\(member.key)\" is \(value), outside \(range.lowerBound)...\(range.upperBound)",
+                   hint: "write an integer from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return Located(value: value, location: location(member.value.position))
+    }
+
+    private mutating func decodeRate(_ member: JSONNode.Member) -> Located<Rate>? {
+        guard let text = member.value.stringValue else { typeError(member, expected: "a rate string", example: "\"50/s\""); return nil }
+        guard let rate = Rate.parse(text) else {
+            report(.manifestRate, at: member.value.position, "\"\(text)\" is not a rate",
+                   hint: "write COUNT/UNIT with UNIT s, m or h, e.g. \"50/s\" or \"600/m\"")
+            return nil
+        }
+        guard Self.limitRange.contains(rate.count) else {
+            report(.manifestLimitRange, at: member.value.position,
+                   "the rate \"\(text)\" counts \(rate.count), outside 1...\(Self.limitRange.upperBound)",
+                   hint: "write a count from 1 to \(Self.limitRange.upperBound) per unit")
+            return nil
+        }
+        return Located(value: rate, location: location(member.value.position))
+    }
+
+    private mutating func decodeDuration(_ member: JSONNode.Member) -> Located<Int>? {
+        guard let text = member.value.stringValue else { typeError(member, expected: "a duration string", example: "\"5m\""); return nil }
+        guard let milliseconds = DurationText.parseMilliseconds(text) else {
+            report(.manifestDuration, at: member.value.position, "\"\(text)\" is not a duration",
+                   hint: "write a whole number with a unit: \"250ms\", \"30s\", \"5m\" or \"1h\"")
+            return nil
+        }
+        guard Self.idleTimeoutRange.contains(milliseconds) else {
+            report(.manifestLimitRange, at: member.value.position, "\"\(member.key)\" is \(text), outside 100ms...24h",
+                   hint: "write a duration from \"100ms\" to \"24h\"")
+            return nil
+        }
+        return Located(value: milliseconds, location: location(member.value.position))
+    }
+
+    private mutating func decodeSourcePrefix(_ member: JSONNode.Member, into draft: inout PolicyDraft) {
+        guard case .object(let members) = member.value.value else {
+            typeError(member, expected: "an object", example: "{\"ipv4\": 32, \"ipv6\": 64}")
+            return
+        }
+        checkDuplicates(members)
+        for entry in members {
+            switch entry.key {
+            case "ipv4": draft.sourcePrefixIPv4 = decodeInteger(entry, range: 0...32)
+            case "ipv6": draft.sourcePrefixIPv6 = decodeInteger(entry, range: 0...128)
+            default: unknownKey(entry, known: ["ipv4", "ipv6"])
+            }
+        }
+    }
+
+    private mutating func decodeTLS(_ member: JSONNode.Member) -> Located<TLSDraft>? {
+        guard case .object(let members) = member.value.value else {
+            typeError(member, expected: "an object", example: "{\"cert\": \"certs/echo.pem\", \"key\": \"certs/echo.key\"}")
+            return nil
+        }
+        checkDuplicates(members)
+        var certificate: Located<String>?
+        var key: Located<String>?
+        var isExternal = false
+        for entry in members {
+            switch entry.key {
+            case "cert", "key":
+                guard let path = entry.value.stringValue, !path.isEmpty else {
+                    typeError(entry, expected: "a non-empty path string", example: "\"certs/echo.pem\"")
+                    continue
+                }
+                let located = Located(value: path, location: location(entry.value.position))
+                if entry.key == "cert" { certificate = located } else { key = located }
+            case "external":
+                guard case .bool(let flag) = entry.value.value else { typeError(entry, expected: "a boolean", example: "true"); continue }
+                isExternal = flag
+            default: unknownKey(entry, known: ["cert", "key", "external"])
+            }
+        }
+        for (name, value) in [("cert", certificate), ("key", key)] where value == nil {
+            report(.manifestType, at: member.value.position, "\"tls\" needs a \"\(name)\" path",
+                   hint: "write \"tls\": {\"cert\": \"certs/echo.pem\", \"key\": \"certs/echo.key\"}")
+        }
+        guard let certificate, let key else { return nil }
+        return Located(value: TLSDraft(certificate: certificate, key: key, isExternal: isExternal),
+                       location: location(member.keyPosition))
+    }
+
+    // MARK: Prefix lists
+
+    private mutating func decodePrefixes(_ member: JSONNode.Member) -> Located<[Located<IPPrefix>]>? {
+        guard case .array(let items) = member.value.value else {
+            typeError(member, expected: "an array of CIDR strings", example: "[\"10.0.0.0/8\", \"2001:db8::/32\"]")
+            return nil
+        }
+        var prefixes: [Located<IPPrefix>] = []
+        for item in items {
+            guard let text = item.stringValue else {
+                report(.manifestType, at: item.position, "\"\(member.key)\" entries must be CIDR strings, not \(item.kindDescription)",
+                       hint: "write \"10.0.0.0/8\"")
+                continue
+            }
+            let at = location(item.position)
+            switch IPPrefix.parse(text) {
+            case .success(let prefix):
+                prefixes.append(Located(value: prefix, location: at))
+            case .failure(.ipv4Mapped(let equivalent)):
+                report(.manifestCIDRMapped, .warning, at: item.position,
+                       "\"\(text)\" is an IPv4-mapped IPv6 prefix; berth matches such sources against IPv4 rules and uses \(equivalent)",
+                       hint: "write \"\(equivalent)\"")
+                prefixes.append(Located(value: equivalent, location: at))
+            case .failure(.hostBitsSet(let canonical)):
+                report(.manifestCIDRHostBits, at: item.position,
+                       "\"\(text)\" has host bits set after the /\(canonical.length) prefix",
+                       hint: "write \"\(canonical)\"")
+            case .failure(.lengthOutOfRange(let family, let length)):
+                report(.manifestCIDRPrefixLength, at: item.position,
+                       "the prefix length /\(length) is longer than an \(family == .ipv4 ? "IPv4" : "IPv6") address (\(family.bitWidth) bits)",
+                       hint: "write a length from 0 to \(family.bitWidth)")
+            case .failure(.scopeID):
+                report(.manifestCIDRSyntax, at: item.position,
+                       "\"\(text)\" has a zone index (%…); source rules cannot name an interface",
+                       hint: "remove the %zone part")
+            case .failure(.syntax(let reason)):
+                report(.manifestCIDRSyntax, at: item.position, "\"\(text)\" is not a CIDR prefix: \(reason)",
+                       hint: "write ADDRESS/LENGTH, e.g. \"10.0.0.0/8\" or \"2001:db8::/32\"")
+            }
+        }
+        reportRedundant(prefixes, list: member.key)
+        return Located(value: prefixes, location: location(member.keyPosition))
+    }
+
+    /// Entries already covered by another entry of the same list (or repeated) are noise and hide mistakes.
+    private mutating func reportRedundant(_ prefixes: [Located<IPPrefix>], list: String) {
+        for (index, entry) in prefixes.enumerated() {
+            let cover = prefixes.enumerated().first { other in
+                other.offset != index && other.element.value.contains(entry.value)
+                    && (other.element.value != entry.value || other.offset < index)
+            }
+            guard let cover else { continue }
+            let same = cover.element.value == entry.value
+            diagnostics.append(Diagnostic(.manifestCIDRRedundant, .warning, at: entry.location,
+                same ? "\(entry.value) appears twice in \"\(list)\""
+                     : "\(entry.value) is already covered by \(cover.element.value) in \"\(list)\"",
+                hint: "remove this entry", related: [cover.element.location]))
+        }
+    }
+}

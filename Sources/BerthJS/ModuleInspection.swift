@@ -1,0 +1,57 @@
+/// What compiling one entry point (and everything it imports) revealed, without running any of it.
+package struct ModuleInspection: Sendable {
+    /// What an export holds after linking, before evaluation: only `function` declarations are set by then.
+    package enum ExportValue: Hashable, Sendable {
+        /// A function declaration (`export function`, `export async function`, `export default function`).
+        case function
+        /// A value that is never callable, with its `typeof` ("object" for a namespace re-exported with `export * as`).
+        case notFunction(String)
+        /// Known only when the module runs: `const`/`let`/`class`/`var` bindings and `export default <expression>`.
+        case unknown
+    }
+
+    /// The entry's export names, re-exports and `export *` included; empty when the entry or any module it imports
+    /// has a problem, because the graph is then never linked.
+    package var exports: [String: ExportValue]
+    /// Every module file read for this entry, relative to the folder (imports by their real path), sorted, entry included.
+    package var files: [String]
+    package var problems: [ModuleProblem]
+
+    package init(exports: [String: ExportValue] = [:], files: [String], problems: [ModuleProblem]) {
+        (self.exports, self.files, self.problems) = (exports, files, problems)
+    }
+}
+
+/// A reason an entry's module graph cannot load: located in the file that has it (the importing file, for imports).
+package struct ModuleProblem: Hashable, Sendable {
+    package enum Kind: Hashable, Sendable {
+        /// The file does not compile: a syntax error, a missing or ambiguous named import, or too deep / too large.
+        case syntax
+        /// A relative import names no file (Node's ESM rules: the full file name, no extension guessing).
+        case importNotFound
+        /// An import or the entry resolves outside the folder (`../`, an absolute path, a symlink); never read.
+        case outsideFolder
+        /// A bare specifier other than node:buffer / node:events.
+        case unknownBuiltin
+        /// The file exists inside the folder but cannot be read as a module (permissions, not a regular file, size).
+        case unreadable
+    }
+
+    package var kind: Kind
+    /// Relative to the folder.
+    package var file: String
+    /// 1-based, when known.
+    package var line: Int?
+    /// 1-based, in Unicode code points, when known.
+    package var column: Int?
+    package var message: String
+    /// The import specifier, for import problems.
+    package var specifier: String?
+
+    package init(
+        kind: Kind, file: String, line: Int? = nil, column: Int? = nil, message: String, specifier: String? = nil
+    ) {
+        (self.kind, self.file, self.line, self.column, self.message, self.specifier) =
+            (kind, file, line, column, message, specifier)
+    }
+}

@@ -1,0 +1,84 @@
+internal import COpenSSL
+package import Foundation
+
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
+/// An X.509 certificate, owning one reference to its OpenSSL `X509`.
+@safe package final class Certificate {
+    let raw: OpaquePointer  // X509*, owned
+
+    init(taking raw: OpaquePointer) { unsafe self.raw = raw }
+    deinit { unsafe X509_free(raw) }
+
+    /// Every certificate in `pem`, in file order (leaf first in a chain file); blocks of other types are skipped.
+    ///
+    /// Throws `CertificateDecodingError` for the first CERTIFICATE block that does not decode; an input with no
+    /// CERTIFICATE block returns an empty array.
+    package static func readAll(pem: [UInt8]) throws(CertificateDecodingError) -> [Certificate] {
+        // Entries left by an earlier caller on this thread would otherwise be reported as this file's fault.
+        ERR_clear_error()
+        let bio = MemoryBIO(copying: pem)
+        var certificates: [Certificate] = []
+        while true {
+            guard let raw = unsafe PEM_read_bio_X509(bio.raw, nil, refusePassphrase, nil) else {
+                let error = OpenSSLError.drain("PEM_read_bio_X509")
+                if error.isEndOfPEMInput { return certificates }
+                throw CertificateDecodingError(index: certificates.count, underlying: error)
+            }
+            certificates.append(unsafe Certificate(taking: raw))
+        }
+    }
+
+    /// The start of the validity period; nil when OpenSSL cannot read the time field.
+    package var notBefore: Date? { unsafe Self.date(X509_get0_notBefore(raw)) }
+
+    /// The end of the validity period; nil when OpenSSL cannot read the time field.
+    package var notAfter: Date? { unsafe Self.date(X509_get0_notAfter(raw)) }
+
+    /// The subject in RFC 2253 form, e.g. "CN=echo.example,O=Example"; UTF-8 characters stay unescaped.
+    package var subject: String {
+        let bio = MemoryBIO()
+        _ = unsafe X509_NAME_print_ex(bio.raw, X509_get_subject_name(raw), 0, cssl_name_flags_rfc2253_utf8())
+        return bio.text()
+    }
+
+    /// Lowercase hex SHA-256 of the DER encoding: what `openssl x509 -outform DER | sha256sum` prints.
+    package var sha256: String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let ok = unsafe digest.withUnsafeMutableBufferPointer {
+            unsafe X509_digest(raw, EVP_sha256(), $0.baseAddress, &length)
+        }
+        precondition(ok == 1 && length == 32, "X509_digest(SHA-256) failed on a decoded certificate")
+        return digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The public key's algorithm as OpenSSL names it: "RSA", "EC", "ED25519", ….
+    package var publicKeyAlgorithm: String {
+        guard let key = unsafe X509_get0_pubkey(raw), let name = unsafe EVP_PKEY_get0_type_name(key) else {
+            _ = OpenSSLError.drain("X509_get0_pubkey")
+            return "unknown"
+        }
+        return unsafe String(cString: name)
+    }
+
+    private static func date(_ time: UnsafePointer<ASN1_TIME>?) -> Date? {
+        guard let time = unsafe time else { return nil }
+        var fields = unsafe tm()
+        guard unsafe ASN1_TIME_to_tm(time, &fields) == 1 else {
+            _ = OpenSSLError.drain("ASN1_TIME_to_tm")
+            return nil
+        }
+        return Date(timeIntervalSince1970: TimeInterval(unsafe timegm(&fields)))
+    }
+}
+
+/// A CERTIFICATE block in a PEM file that OpenSSL cannot decode.
+package struct CertificateDecodingError: Error, Hashable, Sendable {
+    package var index: Int  // 0 is the leaf; higher ones are intermediates
+    package var underlying: OpenSSLError
+}

@@ -1,0 +1,93 @@
+import BerthCompiler
+import BerthPlan
+import Foundation
+
+/// `berth validate` and `berth plan`: compile the folder, render, and choose the exit code.
+enum CompileCommand {
+    static func validate(_ arguments: CompileArguments, format: OutputFormat) throws(CommandFailure) -> ExitCode {
+        let plan = try compile(arguments)
+        let styling = Styling(arguments.color, fileDescriptor: STDOUT_FILENO)
+        switch format {
+        case .text:
+            Output.out(renderText(plan.diagnostics, arguments.folder, styling))
+            Output.out(DiagnosticsView.summary(plan.diagnostics, folder: arguments.folder,
+                                               endpoints: plan.endpoints.count, refused: plan.refused.count, styling: styling))
+        case .json: Output.out(DiagnosticsView.json(plan, folder: arguments.folder))
+        case .github: Output.out(DiagnosticsView.github(plan.diagnostics, folder: arguments.folder))
+        }
+        return exitCode(plan.diagnostics, strict: arguments.isStrict)
+    }
+
+    static func plan(_ arguments: CompileArguments, outFile: String?, format: OutputFormat) throws(CommandFailure) -> ExitCode {
+        let plan = try compile(arguments)
+        let document = JSONWriter.pretty(plan.json)
+        if let outFile {
+            do { try Data(document.utf8).write(to: URL(fileURLWithPath: outFile), options: .atomic) } catch {
+                throw CommandFailure("cannot write the plan to \(outFile): \(error.localizedDescription)")
+            }
+        }
+        switch format {
+        case .json where outFile == nil: Output.out(document)
+        case .json: break
+        default:
+            let errStyling = Styling(arguments.color, fileDescriptor: STDERR_FILENO)
+            let problems = plan.diagnostics.filter { $0.severity != .info }
+            Output.err(renderText(problems, arguments.folder, errStyling))
+            Output.out(PlanView.text(plan, folder: arguments.folder,
+                                     styling: Styling(arguments.color, fileDescriptor: STDOUT_FILENO)))
+            if let outFile { Output.out("Saved the plan to \(outFile) (sha256:\(plan.planHash)).\n") }
+        }
+        return exitCode(plan.diagnostics, strict: arguments.isStrict)
+    }
+
+    private static func compile(_ arguments: CompileArguments) throws(CommandFailure) -> DeploymentPlan {
+        var options = CompileOptions()
+        if let previous = arguments.previousPlan {
+            guard let data = FileManager.default.contents(atPath: previous) else {
+                throw CommandFailure("cannot read the previous plan \(previous)")
+            }
+            let incumbents: [String: String]?
+            do { incumbents = CompileOptions.incumbents(fromPlan: try JSONParser.parse([UInt8](data)).plainValue) } catch {
+                throw CommandFailure("\(previous):\(error.position.line):\(error.position.column): not a plan: \(error.message)")
+            }
+            guard let incumbents else { throw CommandFailure("\(previous) is not a berth plan (no endpoints)") }
+            options.incumbents = incumbents
+        }
+        do { return try Compiler.compile(folder: arguments.folder, options: options) } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+
+    private static func renderText(_ diagnostics: [Diagnostic], _ folder: String, _ styling: Styling) -> String {
+        var cache: [String: [Substring]] = [:]
+        return DiagnosticsView.text(diagnostics, folder: folder, styling: styling) { file, line in
+            if cache[file] == nil {
+                let path = DiagnosticsView.folderRelative(folder, file)
+                let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                cache[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+            }
+            guard let lines = cache[file], line >= 1, line <= lines.count else { return nil }
+            let text = lines[line - 1]
+            return text.count > 200 ? nil : String(text.hasSuffix("\r") ? text.dropLast() : text)
+        }
+    }
+
+    private static func exitCode(_ diagnostics: [Diagnostic], strict: Bool) -> ExitCode {
+        if diagnostics.hasErrors { return .errors }
+        if strict, diagnostics.warningCount > 0 { return .errors }
+        return .success
+    }
+}
+
+/// The process exit status: 0 clean or warnings only, 1 errors (or warnings with --strict), 2 usage or internal.
+enum ExitCode: Int32 {
+    case success = 0
+    case errors = 1
+    case usage = 2
+}
+
+/// An operational failure (unreadable folder, unwritable output): printed as one line, exit 2.
+struct CommandFailure: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

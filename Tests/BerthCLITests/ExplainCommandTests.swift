@@ -1,0 +1,27 @@
+import BerthPlan
+import BerthTestSupport
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct ExplainCommandTests {
+    @Test func listShowsEveryCode() throws {
+        let result = try BerthBinary.run(["explain", "--list"])
+        #expect(result.status == 0)
+        let codes = result.standardOutput.split(separator: "\n").map { String($0.split(separator: " ").first ?? "") }
+        #expect(codes == Diagnostic.Code.all.map(\.rawValue))
+    }
+
+    @Test func explainPrintsTheLongFormWithExamples() throws {
+        let result = try BerthBinary.run(["explain", "manifest.cidr-host-bits"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.hasPrefix("manifest.cidr-host-bits (error): "))
+        #expect(result.standardOutput.contains("Example that triggers it:"))
+        #expect(result.standardOutput.contains("Fixed:"))
+        #expect(result.standardOutput.contains("── manifest.json"))
+    }
+
+    @Test func unknownCodeSuggestsOne() throws {
+        let result = try BerthBinary.run(["explain", "manifest.cidr-hostbits"])
+        #expect(result.status == 2)
+        #expect(result.standardError.contains("did you mean manifest.cidr-host-bits?"))
+    }
+}

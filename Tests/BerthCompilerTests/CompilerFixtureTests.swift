@@ -1,0 +1,74 @@
+import BerthCompiler
+import BerthPlan
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// One fixture folder per diagnostic code (`Fixtures/<code>/`), each with `expected.txt`: the diagnostics the folder
+/// must produce, with locations and hints. `UPDATE_GOLDEN=1 swift test` rewrites the goldens.
+@Suite struct CompilerFixtureTests {
+    static let fixtures = PackagePaths.path("Tests/BerthCompilerTests/Fixtures")
+
+    /// Fixtures whose files cannot live in git (certificates with dates relative to now) are completed here,
+    /// in a temporary copy; the returned date is the compile instant.
+    static func prepare(_ code: String, in folder: TemporaryFolder) throws -> Date {
+        let now = Date()
+        let day: TimeInterval = 86_400
+        let certificate = folder.path + "/certs/echo.pem"
+        let key = folder.path + "/certs/echo.key"
+        switch code {
+        case "tls.key-mismatch":
+            try folder.makeDirectory("certs")
+            try Certificates.make(certificate: certificate, key: folder.path + "/certs/other.key")
+            try Certificates.make(certificate: folder.path + "/certs/other.pem", key: key, curve: false)
+        case "tls.expired":
+            try folder.makeDirectory("certs")
+            try Certificates.make(certificate: certificate, key: key, days: 1)
+            return now + 3 * day
+        case "tls.expiring":
+            try folder.makeDirectory("certs")
+            try Certificates.make(certificate: certificate, key: key, days: 10)
+        case "tls.not-yet-valid":
+            try folder.makeDirectory("certs")
+            try Certificates.make(certificate: certificate, key: key, days: 365)
+            return now - 2 * day
+        default: break
+        }
+        return now
+    }
+
+    static func compile(fixture code: String) throws -> (DeploymentPlan, TemporaryFolder) {
+        let folder = try TemporaryFolder("berth-fixture")
+        try folder.copyContents(of: fixtures + "/" + code)
+        let now = try prepare(code, in: folder)
+        return (try Compiler.compile(folder: folder.path, options: CompileOptions(now: now)), folder)
+    }
+
+    /// Dates and temporary paths vary per run; goldens hold placeholders.
+    static func stable(_ text: String, folder: TemporaryFolder) -> String {
+        text.replacingOccurrences(of: folder.path, with: "<folder>")
+            .replacingOccurrences(of: #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"#, with: "<date>", options: .regularExpression)
+    }
+
+    @Test func everyCodeHasAFixture() throws {
+        let folders = Set(try FileManager.default.contentsOfDirectory(atPath: Self.fixtures))
+        for code in Diagnostic.Code.all {
+            #expect(folders.contains(code.rawValue), "no fixture folder for \(code.rawValue)")
+        }
+    }
+
+    @Test(arguments: Diagnostic.Code.all.map(\.rawValue))
+    func fixtureProducesItsCode(code: String) throws {
+        let (plan, folder) = try Self.compile(fixture: code)
+        let produced = plan.diagnostics.filter { $0.code.rawValue == code }
+        #expect(!produced.isEmpty, "fixture \(code) did not produce \(code): \(Golden.render(plan.diagnostics))")
+        for diagnostic in produced {
+            #expect(diagnostic.hint?.isEmpty == false, "\(code) has no hint")
+            if code != Diagnostic.Code.grammarNoEntries.rawValue {
+                #expect(diagnostic.location != nil, "\(code) has no location")
+            }
+        }
+        try Golden.expect(Self.stable(Golden.render(plan.diagnostics), folder: folder),
+                          matches: Self.fixtures + "/" + code + "/expected.txt")
+    }
+}

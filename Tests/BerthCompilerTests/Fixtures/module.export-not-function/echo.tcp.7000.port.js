@@ -1,0 +1,2 @@
+export const handle = 42;
+export const open = "ready";

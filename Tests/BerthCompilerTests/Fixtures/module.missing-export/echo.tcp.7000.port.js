@@ -1,0 +1,1 @@
+export function handler(conn, ctx) {}

@@ -1,0 +1,1 @@
+export function handle(msg, rinfo, ctx) {}

@@ -1,0 +1,2 @@
+export function handle(conn, ctx) {}
+export function message(msg, rinfo, ctx) {}

@@ -1,0 +1,3 @@
+import "/etc/passwd";
+
+export function handle(conn, ctx) {}

@@ -1,0 +1,3 @@
+import { secret } from "../outside.js";
+
+export function handle(conn, ctx) {}

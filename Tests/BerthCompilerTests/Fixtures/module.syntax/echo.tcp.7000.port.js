@@ -1,0 +1,5 @@
+import { helper } from "./lib/helper.js";
+
+export function handle(conn, ctx) {
+  helper(conn);
+}

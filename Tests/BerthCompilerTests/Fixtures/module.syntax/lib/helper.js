@@ -1,0 +1,3 @@
+export function helper(conn) {
+  conn.write("hi";
+}

@@ -1,0 +1,2 @@
+// café
+export function handle(conn, ctx) {}

@@ -1,0 +1,99 @@
+import BerthCompiler
+import BerthPlan
+import BerthTestSupport
+import Testing
+
+/// Layering of defaults and selectors, and the refusal of endpoints whose policy is in doubt.
+@Suite struct PolicyResolutionTests {
+    func compile(_ manifest: String, files: [String: String] = [:]) throws -> DeploymentPlan {
+        let folder = try TemporaryFolder()
+        try folder.write(["echo.tcp.7000.port.js": tcpHandler, "echo.udp.7000.port.js": udpHandler,
+                          "ping.udp.9000.port.js": udpHandler, "manifest.json": manifest])
+        try folder.write(files)
+        return try Compiler.compile(folder: folder.path)
+    }
+
+    func endpoint(_ plan: DeploymentPlan, _ claim: String) throws -> Endpoint {
+        try #require(plan.endpoints.first { $0.claim == claim }, "\(claim) not served: \(Golden.render(plan.diagnostics))")
+    }
+
+    @Test func builtInDefaults() throws {
+        let plan = try compile(minimalManifest)
+        let tcp = try endpoint(plan, "tcp/7000")
+        #expect(tcp.policy.allow.prefixes.map(\.description) == ["0.0.0.0/0", "::/0"])
+        #expect(tcp.policy.deny.isEmpty)
+        #expect(tcp.limits == Limits(
+            maxConnections: 1024, maxConnectionsPerSource: 64, connectionRate: Rate(count: 50, seconds: 1),
+            datagramRate: Rate(count: 1000, seconds: 1), burst: 100, idleTimeoutMilliseconds: 300_000,
+            maxBufferedBytes: 1_048_576, sourcePrefix: SourcePrefix(ipv4: 32, ipv6: 64)))
+        #expect(try endpoint(plan, "udp/9000").limits.burst == 2000)
+    }
+
+    @Test func mostSpecificSelectorWinsKeyByKey() throws {
+        let plan = try compile("""
+            {"version": 1,
+             "defaults": {"maxConnections": 100, "allow": ["10.0.0.0/8"], "idleTimeout": "1m"},
+             "handlers": {
+               "echo": {"maxConnections": 200, "maxConnectionsPerSource": 5},
+               "tcp/7000": {"maxConnections": 300},
+               "echo.tcp.7000.port.js": {"allow": ["192.168.0.0/16"]},
+               "udp/7000": {"datagramRate": "600/m"}}}
+            """)
+        let tcp = try endpoint(plan, "tcp/7000")
+        #expect(tcp.limits.maxConnections == 300)
+        #expect(tcp.limits.maxConnectionsPerSource == 5)
+        #expect(tcp.limits.idleTimeoutMilliseconds == 60_000)
+        #expect(tcp.policy.allow.prefixes.map(\.description) == ["192.168.0.0/16"])
+        let udp = try endpoint(plan, "udp/7000")
+        #expect(udp.limits.datagramRate == Rate(count: 600, seconds: 60))
+        #expect(udp.limits.burst == 20)
+        #expect(udp.policy.allow.prefixes.map(\.description) == ["10.0.0.0/8"])
+        #expect(try endpoint(plan, "udp/9000").limits.maxConnections == 100)
+    }
+
+    @Test func anErrorInASelectorRefusesOnlyWhatItSelects() throws {
+        let plan = try compile(#"{"version": 1, "handlers": {"ping": {"allow": ["10.0.0.1/8"]}}}"#)
+        #expect(plan.endpoints.map(\.claim) == ["tcp/7000", "udp/7000"])
+        #expect(plan.refused.map(\.file) == ["ping.udp.9000.port.js"])
+        #expect(plan.refused.first?.reasons == [.manifestCIDRHostBits])
+    }
+
+    @Test(arguments: [
+        #"{"version": 1, "defaults": {"allow": ["10.0.0.1/8"]}}"#,
+        #"{"version": 1, "defaults": {"allow": ["10.0.0.0/8"]}, "handler": {}}"#,
+        #"{"version": 2}"#,
+        #"{"version": 1,}"#,
+        #"[1]"#,
+        #"{"version": 1, "handlers": {"bad selector": {"deny": ["10.0.0.0/8"]}}}"#,
+    ])
+    func aGlobalManifestErrorRefusesEverything(manifest: String) throws {
+        let plan = try compile(manifest)
+        #expect(plan.endpoints.isEmpty)
+        #expect(plan.refused.count == 3)
+        #expect(plan.diagnostics.hasErrors)
+    }
+
+    @Test func denyIsKeptBesideAllowAndBothAreMerged() throws {
+        let plan = try compile(#"{"version": 1, "defaults": {"allow": ["10.0.0.0/9", "10.128.0.0/9", "::1"], "deny": ["10.9.0.0/16"]}}"#)
+        let tcp = try endpoint(plan, "tcp/7000")
+        #expect(tcp.policy.allow.prefixes.map(\.description) == ["10.0.0.0/8", "::1/128"])
+        #expect(tcp.policy.deny.prefixes.map(\.description) == ["10.9.0.0/16"])
+        #expect(!tcp.policy.admits(try #require(IPAddress("10.9.1.1"))))
+        #expect(tcp.policy.admits(try #require(IPAddress("::ffff:10.8.1.1"))))
+    }
+
+    @Test func denyUnusedIsJudgedAcrossEveryEndpointItAppliesTo() throws {
+        // The default deny cuts into echo's allow (so it is used), though not into ping's.
+        let plan = try compile("""
+            {"version": 1, "defaults": {"allow": ["192.168.0.0/16"], "deny": ["10.9.0.0/16"]},
+             "handlers": {"echo": {"allow": ["10.0.0.0/8"]}}}
+            """)
+        #expect(!plan.diagnostics.contains { $0.code == .manifestDenyUnused })
+    }
+
+    @Test func sourcePrefixIsResolved() throws {
+        let plan = try compile(#"{"version": 1, "defaults": {"sourcePrefix": {"ipv6": 56}}, "handlers": {"ping": {"sourcePrefix": {"ipv4": 24}}}}"#)
+        #expect(try endpoint(plan, "udp/9000").limits.sourcePrefix == SourcePrefix(ipv4: 24, ipv6: 56))
+        #expect(try endpoint(plan, "tcp/7000").limits.sourcePrefix == SourcePrefix(ipv4: 32, ipv6: 56))
+    }
+}

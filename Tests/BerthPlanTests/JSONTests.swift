@@ -1,0 +1,108 @@
+import BerthPlan
+import Testing
+
+@Suite struct JSONParserTests {
+    @Test func positionsPointAtKeysAndValues() throws {
+        let text = "{\n  \"a\": 1,\n  \"bé\": [true, \"x\"]\n}"
+        let root = try JSONParser.parse(Array(text.utf8))
+        guard case .object(let members) = root.value else { Issue.record("not an object"); return }
+        #expect(members[0].keyPosition == TextPosition(line: 2, column: 3))
+        #expect(members[0].value.position == TextPosition(line: 2, column: 8))
+        #expect(members[1].key == "bé")
+        guard case .array(let items) = members[1].value.value else { Issue.record("not an array"); return }
+        // Columns count characters, not bytes: "é" is two bytes.
+        #expect(items[1].position == TextPosition(line: 3, column: 16))
+    }
+
+    @Test(arguments: [
+        ("{\"a\": 1,}", 1, 9, "trailing comma"),
+        ("{\"a\" 1}", 1, 6, "expected ':'"),
+        ("{\n  \"a\": tru\n}", 2, 8, "expected a value"),
+        ("[1 2]", 1, 4, "expected ',' or ']'"),
+        ("{\"a\": \"x", 1, 9, "unterminated string"),
+        ("{'a': 1}", 1, 2, "double quotes"),
+        ("{\"a\": 01}", 1, 7, "leading zeros"),
+        ("{} {}", 1, 4, "after the end"),
+        ("", 1, 1, "end of file"),
+    ])
+    func syntaxErrorsHavePositions(text: String, line: Int, column: Int, fragment: String) {
+        do {
+            _ = try JSONParser.parse(Array(text.utf8))
+            Issue.record("parsed \(text)")
+        } catch {
+            #expect(error.position == TextPosition(line: line, column: column), "\(error.message)")
+            #expect(error.message.contains(fragment), "\(error.message)")
+        }
+    }
+
+    @Test func duplicateKeysAreKept() throws {
+        let root = try JSONParser.parse(Array("{\"a\": 1, \"a\": 2}".utf8))
+        guard case .object(let members) = root.value else { Issue.record("not an object"); return }
+        #expect(members.map(\.key) == ["a", "a"])
+    }
+
+    @Test func escapesAndNumbers() throws {
+        let root = try JSONParser.parse(Array(#"["\u00e9\ud83d\ude00\n", -0, 1.5e3, 42]"#.utf8))
+        guard case .array(let items) = root.value else { Issue.record("not an array"); return }
+        #expect(items[0].stringValue == "é😀\n")
+        #expect(items[3].integerValue == 42)
+        #expect(items[2].integerValue == nil)
+    }
+
+    @Test func deepNestingIsRefusedNotACrash() {
+        let text = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+}
+
+@Suite struct JSONWriterTests {
+    @Test func keysAreSortedAndOutputIsStable() {
+        let value: JSONValue = ["b": 1, "a": ["z": "x\"y\n", "c": .null], "$s": [true, false]]
+        #expect(JSONWriter.compact(value) == #"{"$s":[true,false],"a":{"c":null,"z":"x\"y\n"},"b":1}"#)
+        #expect(JSONWriter.pretty(["a": [], "b": [:]]) == "{\n  \"a\": [],\n  \"b\": {}\n}\n")
+    }
+
+    @Test func writeThenParseRoundTrips() throws {
+        let value: JSONValue = ["name": "é\u{1}", "list": [1, -2, "x"], "nested": ["ok": true]]
+        let parsed = try JSONParser.parse(Array(JSONWriter.pretty(value).utf8))
+        #expect(parsed.plainValue == value)
+    }
+}
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func knownVectors(input: String, digest: String) {
+        #expect(SHA256.hex(input) == digest)
+    }
+
+    @Test func millionAs() {
+        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000))
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func incrementalUpdatesMatchOneShot() {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        var hasher = SHA256()
+        for chunk in stride(from: 0, to: bytes.count, by: 37) { hasher.update(Array(bytes[chunk..<min(chunk + 37, bytes.count)])) }
+        #expect(hasher.finalizeHex() == SHA256.hex(bytes))
+    }
+}
+
+@Suite struct LimitsTextTests {
+    @Test func ratesAndDurations() {
+        #expect(Rate.parse("50/s") == Rate(count: 50, seconds: 1))
+        #expect(Rate.parse("600/min") == Rate(count: 600, seconds: 60))
+        #expect(Rate.parse("10/h")?.description == "10/h")
+        #expect(Rate.parse("50 per second") == nil && Rate.parse("50/d") == nil && Rate.parse("-1/s") == nil)
+        #expect(DurationText.parseMilliseconds("5m") == 300_000)
+        #expect(DurationText.parseMilliseconds("250ms") == 250)
+        #expect(DurationText.parseMilliseconds("5") == nil && DurationText.parseMilliseconds("5 minutes") == nil)
+        #expect(DurationText.format(milliseconds: 300_000) == "5m")
+        #expect(DurationText.format(milliseconds: 1500) == "1500ms")
+    }
+}
