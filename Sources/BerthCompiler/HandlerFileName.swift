@@ -6,6 +6,10 @@ package struct HandlerFileName: Hashable, Sendable {
     package var transport: Transport
     package var port: Int
 
+    package init(name: String, transport: Transport, port: Int) {
+        (self.name, self.transport, self.port) = (name, transport, port)
+    }
+
     package static let suffix = ".port.js"
 
     /// A parsed name, or every grammar problem of the name (problems are diagnostics, not thrown errors).
@@ -26,23 +30,34 @@ package struct HandlerFileName: Hashable, Sendable {
         let location = SourceLocation(file: fileName)
         var tokens = fileName.dropLast(suffix.count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let portToken = tokens.popLast() ?? ""
-        let transportToken = tokens.popLast()
+        var transportToken = tokens.popLast()
+        // `echo.7000.port.js`: one token before the port that is no transport is a name with the transport left out.
+        if tokens.isEmpty, let token = transportToken, Transport(rawValue: token.lowercased()) == nil,
+            isValidName(token)
+        {
+            tokens = [token]
+            transportToken = nil
+        }
         let nameToken = tokens.joined(separator: ".")
 
-        var problems: [Diagnostic] = []
-        // Build the name the user most likely meant, token by token, for the hints.
-        var suggestedTransport = transportToken ?? "tcp"
-        var suggestedPort = portToken
+        // First the name the user most likely meant, so that every hint proposes the same, fully fixed name.
+        let transport = transportToken.flatMap { Transport(rawValue: $0) }
+        let digits = portToken.drop { $0 == "+" || $0 == "-" }
+        let isNumeric = !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit)
+        let port = isNumeric && digits.count == portToken.count && (digits.count == 1 || digits.first != "0")
+            ? Int(digits).flatMap { (1...65535).contains($0) ? $0 : nil } : nil
+        let fixedName = isValidName(nameToken) ? nameToken : nameToken.isEmpty ? "handler" : sanitised(nameToken)
+        let fixedTransport = transportToken.flatMap { Transport(rawValue: $0.lowercased())?.rawValue } ?? "tcp"
+        let trimmedPort = String(digits.drop { $0 == "0" })
+        let fixedPort = isNumeric && !trimmedPort.isEmpty && trimmedPort.count <= 5 ? trimmedPort : "PORT"
+        let rename = "rename to \(fixedName).\(fixedTransport).\(fixedPort)\(suffix)"
 
-        var transport: Transport?
+        var problems: [Diagnostic] = []
         switch transportToken {
-        case let token? where Transport(rawValue: token) != nil:
-            transport = Transport(rawValue: token)
+        case _ where transport != nil: break
         case let token? where Transport(rawValue: token.lowercased()) != nil:
-            suggestedTransport = token.lowercased()
             problems.append(Diagnostic(.grammarTransport, .error, at: location,
-                "the transport \"\(token)\" must be lowercase",
-                hint: "rename to \(suggestion(nameToken, suggestedTransport, suggestedPort))"))
+                "the transport \"\(token)\" must be lowercase", hint: rename))
         case let token?:
             problems.append(Diagnostic(.grammarTransport, .error, at: location,
                 "\"\(token)\" is not a transport: an entry is <name>.tcp.<port>.port.js or <name>.udp.<port>.port.js",
@@ -50,37 +65,27 @@ package struct HandlerFileName: Hashable, Sendable {
         case nil:
             problems.append(Diagnostic(.grammarTransport, .error, at: location,
                 "\(fileName) has no transport: an entry is <name>.tcp.<port>.port.js or <name>.udp.<port>.port.js",
-                hint: "rename to \(suggestion(nameToken.isEmpty ? "handler" : nameToken, "tcp", portToken.isEmpty ? "PORT" : portToken))"))
+                hint: rename))
         }
 
-        var port: Int?
-        let digits = portToken.drop { $0 == "+" || $0 == "-" }
-        if portToken.isEmpty || !digits.allSatisfy(\.isASCIIDigit) || digits.isEmpty {
+        if !isNumeric {
             problems.append(Diagnostic(.grammarPort, .error, at: location,
                 "\"\(portToken)\" is not a port number",
-                hint: "the token before .port.js must be a decimal port 1-65535, e.g. \(suggestion(nameToken, suggestedTransport, "7000"))"))
+                hint: "the token before .port.js must be a decimal port 1-65535, e.g. \(fixedName).\(fixedTransport).7000\(suffix)"))
         } else if digits.count != portToken.count || (digits.count > 1 && digits.first == "0") {
-            let canonical = String(digits.drop { $0 == "0" })
-            suggestedPort = canonical.isEmpty ? "0" : canonical
             let what = digits.count != portToken.count ? "a sign" : "a leading zero"
             problems.append(Diagnostic(.grammarPort, .error, at: location,
-                "the port \"\(portToken)\" has \(what); ports are written as plain decimals",
-                hint: "rename to \(suggestion(nameToken, suggestedTransport, suggestedPort))"))
-        } else if let value = Int(digits), (1...65535).contains(value) {
-            port = value
-        } else {
+                "the port \"\(portToken)\" has \(what); ports are written as plain decimals", hint: rename))
+        } else if port == nil {
             problems.append(Diagnostic(.grammarPortRange, .error, at: location,
-                "the port \(portToken) is outside 1-65535",
-                hint: "choose a port from 1 to 65535"))
+                "the port \(portToken) is outside 1-65535", hint: "choose a port from 1 to 65535"))
         }
 
         if !isValidName(nameToken) {
             let message = nameToken.isEmpty
                 ? "\(fileName) has no name before the transport"
                 : "the name \"\(nameToken)\" must match [A-Za-z0-9][A-Za-z0-9_-]* (no dots)"
-            let fixedName = nameToken.isEmpty ? "handler" : sanitised(nameToken)
-            problems.append(Diagnostic(.grammarName, .error, at: location, message,
-                hint: "rename to \(suggestion(fixedName, suggestedTransport, suggestedPort))"))
+            problems.append(Diagnostic(.grammarName, .error, at: location, message, hint: rename))
         }
 
         guard problems.isEmpty, let transport, let port else { return .invalid(problems) }
@@ -97,10 +102,6 @@ package struct HandlerFileName: Hashable, Sendable {
         let mapped = String(name.map { $0.isASCIILetterOrDigit || $0 == "_" || $0 == "-" ? $0 : "-" })
         let trimmed = mapped.drop { !$0.isASCIILetterOrDigit }
         return trimmed.isEmpty ? "handler" : String(trimmed)
-    }
-
-    private static func suggestion(_ name: String, _ transport: String, _ port: String) -> String {
-        "\(name).\(transport).\(port)\(suffix)"
     }
 }
 

@@ -121,7 +121,8 @@ import Testing
         #expect(allow.covers(try IPPrefix.parse("10.9.0.0/16").get()))
         #expect(!allow.covers(try IPPrefix.parse("10.0.0.0/7").get()))
         #expect(allow.intersects(try IPPrefix.parse("10.0.0.0/7").get()))
-        #expect(PrefixSet.empty.isEmpty && !PrefixSet.empty.contains(try #require(IPAddress("10.0.0.1"))))
+        let address = try #require(IPAddress("10.0.0.1"))
+        #expect(PrefixSet.empty.isEmpty && !PrefixSet.empty.contains(address))
     }
 
     @Test func denyWinsOverAllow() throws {

@@ -21,7 +21,9 @@ extension Compilation {
             guard paths.count == 2 else { continue }
             let cacheKey = paths.joined(separator: "\u{0}")
             let inspection = inspections[cacheKey]
-                ?? CertificateInspector.inspect(certificatePath: paths[0], keyPath: paths[1], now: options.now)
+                ?? CertificateInspector.inspect(
+                    certificatePath: paths[0], keyPath: paths[1], now: options.now,
+                    certificateName: draft.certificate.value, keyName: draft.key.value)
             inspections[cacheKey] = inspection
             for problem in inspection.problems {
                 let diagnostic = Self.diagnostic(for: problem, draft: draft)
