@@ -1,19 +1,21 @@
 /// What compiling one entry point (and everything it imports) revealed, without running any of it.
 package struct ModuleInspection: Sendable {
-    /// What an export holds after linking, before evaluation: only `function` declarations are set by then.
+    /// What an export holds, known without running the module: after linking, function declarations already hold
+    /// their function; the entry's own `export const` / `export default` initializers and `export class` are read
+    /// from its source (`StaticExports`); everything else waits for evaluation.
     package enum ExportValue: Hashable, Sendable {
-        /// A function declaration (`export function`, `export async function`, `export default function`).
+        /// A function declaration, or a `const`/default initializer that is exactly a function or arrow expression.
         case function
-        /// A value that is never callable, with its `typeof` ("object" for a namespace re-exported with `export * as`).
+        /// Never callable, with its `typeof`, or "class" for a class (calling one without `new` throws).
         case notFunction(String)
-        /// Known only when the module runs: `const`/`let`/`class`/`var` bindings and `export default <expression>`.
+        /// Known only when the module runs: `let`/`var`, other initializers, `const`s of other files, built-ins.
         case unknown
     }
 
     /// The entry's export names, re-exports and `export *` included; empty when the entry or any module it imports
     /// has a problem, because the graph is then never linked.
     package var exports: [String: ExportValue]
-    /// Every module file read for this entry, relative to the folder (imports by their real path), sorted, entry included.
+    /// Every module file read for this entry, relative to the folder (imports by real path), sorted, entry included.
     package var files: [String]
     package var problems: [ModuleProblem]
 

@@ -83,6 +83,11 @@ package final class ModuleInspector {
             links += 1
             let namespace = try loader.context.linkedNamespace(of: module)
             inspection.exports = Self.exports(of: namespace)
+            if inspection.exports.values.contains(.unknown) {
+                for (name, kind) in StaticExports.kinds(in: record.source) where inspection.exports[name] == .unknown {
+                    inspection.exports[name] = kind
+                }
+            }
             return Outcome(inspection: inspection)
         } catch {
             // A failed link leaves its modules unlinked but with bindings half set: never link them again.
@@ -106,6 +111,7 @@ package final class ModuleInspector {
 
     /// Classifies each export by the value its binding holds after linking: a function declaration's function, or
     /// nothing yet (temporal dead zone, or `undefined` for `var` and for C modules, which are set when evaluated).
+    /// `inspectOnce` then asks `StaticExports` about the entry's own `const`, `class` and `default` exports.
     private static func exports(of namespace: borrowing JSRef) -> [String: ModuleInspection.ExportValue] {
         var exports: [String: ModuleInspection.ExportValue] = [:]
         for name in namespace.ownPropertyNames {

@@ -29,7 +29,10 @@ package struct DeploymentPlan: Hashable, Sendable {
     package var planHash: String { SHA256.hex(JSONWriter.compact(.object(jsonMembers))) }
 
     /// The plan document (`schemas/plan.schema.json`).
-    package var json: JSONValue {
+    package var json: JSONValue { json(planHash: planHash) }
+
+    /// The plan document with a hash already computed (hashing a large plan is most of the cost of writing it).
+    package func json(planHash: String) -> JSONValue {
         var members = jsonMembers
         members["planHash"] = .string("sha256:" + planHash)
         return .object(members)

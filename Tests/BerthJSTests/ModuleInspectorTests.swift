@@ -7,6 +7,8 @@ import Testing
 /// Real files in temporary folders; the suite's time limit also proves nothing blocks on a FIFO or runs a module.
 @Suite(.timeLimit(.minutes(2)))
 struct ModuleInspectorTests {
+    typealias Value = ModuleInspection.ExportValue
+
     /// Writes `files` into a fresh folder and inspects `entry` there.
     private func inspect(_ entry: String, in files: [String: String]) throws -> ModuleInspection {
         let folder = try TemporaryFolder()
@@ -35,7 +37,7 @@ struct ModuleInspectorTests {
         #expect(inspection.files == ["echo.tcp.7000.port.js"])
         #expect(
             inspection.exports == [
-                "handle": .function, "open": .function, "close": .function, "version": .unknown,
+                "handle": .function, "open": .function, "close": .function, "version": .notFunction("number"),
             ])
     }
 
@@ -54,24 +56,66 @@ struct ModuleInspectorTests {
         #expect(inspection.problems == [])
         #expect(
             inspection.exports == [
-                "message": .function, "default": .function, "counter": .unknown, "legacy": .unknown, "Parser": .unknown,
+                "message": .function, "default": .function, "counter": .unknown, "legacy": .unknown,
+                "Parser": .notFunction("class"),
             ])
     }
 
-    /// Arrow functions and function expressions bound with const are still in their temporal dead zone after
-    /// linking: whether they hold a function is known only when the module runs.
-    @Test(arguments: [
-        "export const handle = (conn) => {};",
-        "export const handle = async conn => {};",
-        "export const handle = function () {};",
-        "const handle = () => {}; export { handle };",
-        "export default (conn) => {};",
-    ])
-    func exportConstIsUnknownBeforeEvaluation(source: String) throws {
+    /// After linking, `const`, `let`, `class` and `export default <expression>` bindings are still in their temporal
+    /// dead zone; the entry's own source then tells what a `const` (or default) initializer is when it is exactly one
+    /// function, arrow, class or literal. Anything else is known only when the module runs.
+    @Test(
+        arguments: [
+            ("export const handle = (conn) => {};", Value.function),
+            ("export const handle = async conn => {};", .function),
+            ("export const handle = async (conn, ctx) => { await ctx; };", .function),
+            ("export const handle = conn => conn.end(), other = 1;", .function),
+            ("export const handle = function () {};", .function),
+            ("export const handle = async function named() {};", .function),
+            ("export const handle = function* () {};", .function),
+            ("export const handle = 42;", .notFunction("number")),
+            ("export const handle = -1.5e-3", .notFunction("number")),
+            ("export const handle = 10n;", .notFunction("bigint")),
+            ("export const handle = 'ready';", .notFunction("string")),
+            ("export const handle = `ready`;", .notFunction("string")),
+            ("export const handle = { port: 1 };", .notFunction("object")),
+            ("export const handle = [1, 2];", .notFunction("object")),
+            ("export const handle = /x/g;", .notFunction("object")),
+            ("export const handle = null;", .notFunction("null")),
+            ("export const handle = true;", .notFunction("boolean")),
+            ("export const handle = class {};", .notFunction("class")),
+            ("export class handle {}", .notFunction("class")),
+            ("// export const handle = 42;\nexport const handle = () => {};", .function),
+            ("const s = '/* export const handle = 1 */';\nexport const handle = () => {};", .function),
+            ("const r = /export const handle = 1/;\nexport const handle = () => {};", .function),
+            ("const t = `${'`'} export const handle = 1`;\nexport const handle = () => {};", .function),
+            ("export const handle = `x${1}`;", .unknown),
+            ("export const handle = make();", .unknown),
+            ("export const handle = 42\n(function () {})();", .unknown),
+            ("export const handle = function () {}.bind(null);", .unknown),
+            ("export const handle = 1 + 2;", .unknown),
+            ("export let handle = () => {};", .unknown),
+            ("export var handle = 42;", .unknown),
+            ("const handle = () => {};\nexport { handle };", .unknown),
+        ] as [(String, Value)])
+    func constExportsAreClassifiedFromTheirInitializer(source: String, expected: Value) throws {
+        let inspection = try inspect("a.tcp.1.port.js", in: ["a.tcp.1.port.js": source + "\nfunction make() {}\n"])
+        #expect(inspection.problems == [])
+        #expect(inspection.exports["handle"] == expected)
+    }
+
+    @Test(
+        arguments: [
+            ("export default 42;", Value.notFunction("number")),
+            ("export default (conn) => {};", .function),
+            ("export default async function () {}", .function),
+            ("export default class {}", .notFunction("class")),
+            ("export default make();\nfunction make() {}", .unknown),
+        ] as [(String, Value)])
+    func defaultExportsAreClassifiedFromTheirExpression(source: String, expected: Value) throws {
         let inspection = try inspect("a.tcp.1.port.js", in: ["a.tcp.1.port.js": source])
         #expect(inspection.problems == [])
-        #expect(inspection.exports.count == 1)
-        #expect(inspection.exports.values.first == .unknown)
+        #expect(inspection.exports == ["default": expected])
     }
 
     @Test func reExportsNamedStarAndNamespace() throws {

@@ -37,7 +37,7 @@ extension Compilation {
         for name in [required, "open", "close"].sorted() {
             guard case .notFunction(let kind)? = exports[name] else { continue }
             report(Diagnostic(.moduleExportNotFunction, .error, at: location,
-                "the export \"\(name)\" of \(file) is \(kind), not a function",
+                "the export \"\(name)\" of \(file) is \(Self.withArticle(kind)), not a function",
                 hint: "export a function: export function \(name)(…) { … }"))
             candidates[index].refusals.append(.moduleExportNotFunction)
         }
@@ -47,6 +47,12 @@ extension Compilation {
                 "\(file) exports \"\(other.entryExport)\", the \(other.rawValue.uppercased()) contract, but is served over \(parsed.transport.rawValue.uppercased()); it will never be called",
                 hint: "if this is a \(other.rawValue.uppercased()) handler, rename the file to \(parsed.name).\(other.rawValue).\(parsed.port).port.js"))
         }
+    }
+
+    /// "a number", "an object", "null": the kind of a non-function export as a sentence says it.
+    private static func withArticle(_ kind: String) -> String {
+        if ["null", "undefined"].contains(kind) { return kind }
+        return (kind.first.map { "aeiou".contains($0) } == true ? "an " : "a ") + kind
     }
 
     private static func diagnostic(for problem: ModuleProblem) -> Diagnostic {

@@ -10,7 +10,7 @@ internal import CQuickJS
 
     borrowing func duplicate() -> JSRef { unsafe JSRef(taking: JS_DupValue(context, raw), in: context) }
 
-    /// Hands the reference to a C call that takes ownership of it (`JS_EvalFunction`, `JS_Throw`, …); nothing is freed.
+    /// Hands the reference to a C call that takes ownership (`JS_EvalFunction`, `JS_Throw`, …); nothing is freed.
     consuming func release() -> JSValue {
         let value = unsafe raw
         discard self

@@ -54,6 +54,12 @@ package enum JSONWriter {
 
     private static func writeString(_ text: String, into out: inout String) {
         out += "\""
+        // Fast path: most strings (names, prefixes, hashes) need no escaping and are appended whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

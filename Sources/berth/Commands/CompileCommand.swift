@@ -20,7 +20,8 @@ enum CompileCommand {
 
     static func plan(_ arguments: CompileArguments, outFile: String?, format: OutputFormat) throws(CommandFailure) -> ExitCode {
         let plan = try compile(arguments)
-        let document = JSONWriter.pretty(plan.json)
+        let planHash = plan.planHash
+        let document = JSONWriter.pretty(plan.json(planHash: planHash))
         if let outFile {
             do { try Data(document.utf8).write(to: URL(fileURLWithPath: outFile), options: .atomic) } catch {
                 throw CommandFailure("cannot write the plan to \(outFile): \(error.localizedDescription)")
@@ -33,9 +34,9 @@ enum CompileCommand {
             let errStyling = Styling(arguments.color, fileDescriptor: STDERR_FILENO)
             let problems = plan.diagnostics.filter { $0.severity != .info }
             Output.err(renderText(problems, arguments.folder, errStyling))
-            Output.out(PlanView.text(plan, folder: arguments.folder,
+            Output.out(PlanView.text(plan, planHash: planHash, folder: arguments.folder,
                                      styling: Styling(arguments.color, fileDescriptor: STDOUT_FILENO)))
-            if let outFile { Output.out("Saved the plan to \(outFile) (sha256:\(plan.planHash)).\n") }
+            if let outFile { Output.out("Saved the plan to \(outFile) (sha256:\(planHash)).\n") }
         }
         return exitCode(plan.diagnostics, strict: arguments.isStrict)
     }

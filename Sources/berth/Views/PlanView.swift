@@ -2,9 +2,9 @@ import BerthPlan
 
 /// The readable summary `berth plan` prints: each endpoint with its policy and limits, then what was refused.
 enum PlanView {
-    static func text(_ plan: DeploymentPlan, folder: String, styling: Styling) -> String {
+    static func text(_ plan: DeploymentPlan, planHash: String, folder: String, styling: Styling) -> String {
         var out = styling.bold("berth plan for \(folder)") + "\n"
-        out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(plan.planHash.prefix(16))…") + "\n\n"
+        out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(planHash.prefix(16))…") + "\n\n"
         if plan.endpoints.isEmpty { out += "  no endpoints\n" }
         for endpoint in plan.endpoints {
             out += "  " + styling.green("+ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)"
