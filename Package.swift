@@ -24,18 +24,22 @@ let package = Package(
                 .linkedLibrary("quickjs"), .linkedLibrary("m"),
             ]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
 
         // The pipeline, one module per stage.
         .target(name: "BerthPlan", swiftSettings: strictSwift),
         .target(name: "BerthJS", dependencies: ["BerthPlan", "CQuickJS"], swiftSettings: wrapperSwift),
         .target(name: "BerthTLS", dependencies: ["COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthJS", "BerthTLS"], swiftSettings: strictSwift),
-        .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler"], swiftSettings: strictSwift),
+        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthJS", "CLibUV"], swiftSettings: wrapperSwift),
+        .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler", "BerthBroker"],
+                          swiftSettings: strictSwift),
 
         .target(name: "BerthTestSupport", dependencies: ["BerthPlan"], path: "Tests/BerthTestSupport",
                 swiftSettings: strictSwift),
         .testTarget(name: "BerthPlanTests", dependencies: ["BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthJSTests", dependencies: ["BerthJS", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthBrokerTests", dependencies: ["BerthBroker", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
                     exclude: ["Fixtures"], swiftSettings: strictSwift),
