@@ -1,9 +1,11 @@
 import BerthCompiler
+import BerthPlan
 
 /// The command line, parsed into what to do. Parsing never exits: a problem is a `UsageError` the caller prints.
 enum Invocation: Equatable {
     case validate(CompileArguments, format: OutputFormat)
     case plan(CompileArguments, outFile: String?, format: OutputFormat)
+    case serve(CompileArguments, ServeArguments)
     case explain(code: String)
     case explainList
     case help(topic: String?)
@@ -16,6 +18,15 @@ struct CompileArguments: Equatable {
     var isStrict = false
     var previousPlan: String?
     var color: ColorChoice = .auto
+}
+
+/// What only `serve` takes.
+struct ServeArguments: Equatable {
+    var bindAddress: String?
+    var cpuBudgetMilliseconds = 1000
+    var heapLimitBytes = 64 << 20
+    var graceMilliseconds = 10_000
+    var logFormat = "text"
 }
 
 enum OutputFormat: String, Equatable, CaseIterable {
@@ -58,6 +69,30 @@ enum ArgumentParser {
                 return true
             }
             return .plan(compile, outFile: outFile, format: format)
+        case "serve":
+            var serve = ServeArguments()
+            let compile = try parseCompile(rest, command: command) { option, value throws(UsageError) in
+                switch option {
+                case "--bind":
+                    let address = try value()
+                    guard IPAddress(address) != nil else {
+                        throw UsageError(message: "--bind takes an IP address literal (127.0.0.1, ::1, 0.0.0.0, ::), not \"\(address)\"", command: command)
+                    }
+                    serve.bindAddress = address
+                case "--cpu-budget": serve.cpuBudgetMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--grace": serve.graceMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--heap-limit": serve.heapLimitBytes = try parseSize(value(), option: option, command: command)
+                case "--log-format":
+                    let format = try value()
+                    guard ["text", "json"].contains(format) else {
+                        throw UsageError(message: "--log-format takes text or json, not \"\(format)\"", command: command)
+                    }
+                    serve.logFormat = format
+                default: return false
+                }
+                return true
+            }
+            return .serve(compile, serve)
         case "explain":
             if rest.contains("-h") || rest.contains("--help") { return .help(topic: "explain") }
             if rest == ["--list"] { return .explainList }
@@ -66,7 +101,7 @@ enum ArgumentParser {
             }
             return .explain(code: code)
         default:
-            let known = ["validate", "plan", "explain", "help"]
+            let known = ["validate", "plan", "serve", "explain", "help"]
             let near = DidYouMean.closest(to: command, in: known)
             throw UsageError(message: "unknown command \"\(command)\"" + (near.map { "; did you mean \"\($0)\"?" } ?? ""),
                              command: nil)
@@ -127,5 +162,31 @@ enum ArgumentParser {
                              command: command)
         }
         return format
+    }
+
+    /// `1s`, `250ms`, `2m`: the manifest's duration syntax.
+    private static func parseDuration(_ text: String, option: String, command: String) throws(UsageError) -> Int {
+        guard let milliseconds = DurationText.parseMilliseconds(text), milliseconds > 0 else {
+            throw UsageError(message: "\(option) takes a duration such as 500ms, 1s or 2m, not \"\(text)\"", command: command)
+        }
+        return milliseconds
+    }
+
+    /// `64MiB`, `512KiB`, `1GiB`, or a plain number of bytes.
+    private static func parseSize(_ text: String, option: String, command: String) throws(UsageError) -> Int {
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20),
+                                      ("K", 1 << 10), ("B", 1)]
+        var number = Substring(text)
+        var factor = 1
+        if let unit = units.first(where: { text.hasSuffix($0.0) }) {
+            number = text.dropLast(unit.0.count)
+            factor = unit.1
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(number),
+            value * factor >= 1 << 20
+        else {
+            throw UsageError(message: "\(option) takes a size of at least 1MiB such as 64MiB, not \"\(text)\"", command: command)
+        }
+        return value * factor
     }
 }

@@ -41,7 +41,7 @@ enum CompileCommand {
         return exitCode(plan.diagnostics, strict: arguments.isStrict)
     }
 
-    private static func compile(_ arguments: CompileArguments) throws(CommandFailure) -> DeploymentPlan {
+    static func compile(_ arguments: CompileArguments) throws(CommandFailure) -> DeploymentPlan {
         var options = CompileOptions()
         if let previous = arguments.previousPlan {
             guard let data = FileManager.default.contents(atPath: previous) else {

@@ -8,6 +8,7 @@ enum HelpText {
         commands:
           validate DIR      check the handler folder and manifest; exit 0 clean, 1 errors, 2 usage
           plan DIR          compile the folder into a deployment plan and print what would be served
+          serve DIR         compile the folder and serve it: one broker owns every socket
           explain CODE      explain a diagnostic code, with an example (explain --list for all)
           help [COMMAND]    show help for a command
 
@@ -44,6 +45,23 @@ enum HelpText {
 
         """
 
+    static let serve = """
+        usage: berth serve DIR [--bind ADDR] [--strict] [--cpu-budget DURATION] [--heap-limit SIZE] [--grace DURATION]
+                               [--log-format text|json] [--previous PLAN]
+
+        Compiles DIR as `validate` does (refused entries are logged with their diagnostics; the valid ones serve), then
+        runs one broker that owns every listening socket and hands each screened connection or datagram to its handler.
+          --bind ADDR         bind every port to ADDR (default: all addresses, IPv4 and IPv6)
+          --strict            refuse to start when the folder has any error or warning
+          --cpu-budget DUR    interrupt a handler dispatch that runs longer (default 1s)
+          --heap-limit SIZE   each handler's JavaScript heap (default 64MiB)
+          --grace DUR         after SIGTERM/SIGINT, how long open connections may finish (default 10s)
+          --log-format FMT    text (default) or json: one line per event on stderr
+        SIGTERM/SIGINT: stop accepting, abort every ctx.signal, run close(ctx), drain for the grace period, exit 0.
+        A second signal exits at once.
+
+        """
+
     static let explain = """
         usage: berth explain CODE
                berth explain --list
@@ -58,6 +76,7 @@ enum HelpText {
         case nil: overview
         case "validate": validate
         case "plan": plan
+        case "serve": serve
         case "explain": explain
         default: nil
         }

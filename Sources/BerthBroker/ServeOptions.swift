@@ -1,0 +1,19 @@
+/// How `berth serve` runs: where it binds and the per-handler budgets.
+package struct ServeOptions: Sendable, Equatable {
+    /// An address literal to bind every port to, or nil for all addresses (dual stack).
+    package var bindAddress: String?
+    /// How long one dispatch into a handler may run before it is interrupted.
+    package var cpuBudgetMilliseconds: Int
+    /// Each handler's QuickJS heap limit.
+    package var heapLimitBytes: Int
+    /// How long open connections may finish after SIGTERM/SIGINT before they are destroyed.
+    package var graceMilliseconds: Int
+
+    package init(bindAddress: String? = nil, cpuBudgetMilliseconds: Int = 1000, heapLimitBytes: Int = 64 << 20,
+                 graceMilliseconds: Int = 10_000) {
+        self.bindAddress = bindAddress
+        self.cpuBudgetMilliseconds = cpuBudgetMilliseconds
+        self.heapLimitBytes = heapLimitBytes
+        self.graceMilliseconds = graceMilliseconds
+    }
+}

@@ -1,0 +1,126 @@
+package import Foundation
+
+/// A `berth serve` process for a test: started on a folder, stopped (SIGTERM, then SIGKILL) when the test is done.
+package final class ServeProcess: @unchecked Sendable {
+    private let process = Process()
+    private let stderrLines = LockedLines()
+    private let reader: Thread
+
+    /// Starts `berth serve folder` with `arguments` (default: bound to 127.0.0.1, JSON logs) and waits until every
+    /// `readyPorts` entry is logged as listening, or `timeout` passes (then throws).
+    package init(folder: String, arguments: [String] = ["--bind", "127.0.0.1"], readyCount: Int,
+                 timeout: TimeInterval = 20) throws {
+        process.executableURL = URL(fileURLWithPath: BerthBinary.path)
+        process.arguments = ["serve", folder, "--log-format", "json"] + arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let handle = pipe.fileHandleForReading
+        let lines = stderrLines
+        reader = Thread {
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    lines.append(line)
+                }
+            }
+        }
+        try process.run()
+        reader.start()
+        let deadline = Date() + timeout
+        while Date() < deadline {
+            if listeningCount >= readyCount { return }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let log = self.log
+        stop()
+        throw Subprocess.Failure(description: "berth serve did not get ready (\(listeningCount)/\(readyCount) listening):\n\(log)")
+    }
+
+    deinit { stop() }
+
+    /// How many "listening" lines the broker has logged.
+    package var listeningCount: Int { lines.count { $0.contains("\"message\":\"listening") } }
+
+    package var lines: [String] { stderrLines.snapshot }
+    package var log: String { lines.joined(separator: "\n") }
+    package var isRunning: Bool { process.isRunning }
+    package var pid: Int32 { process.processIdentifier }
+
+    /// Waits until a log line contains `fragment`; false on timeout.
+    package func waitForLog(_ fragment: String, timeout: TimeInterval = 10) -> Bool {
+        let deadline = Date() + timeout
+        while Date() < deadline {
+            if lines.contains(where: { $0.contains(fragment) }) { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    package func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }
+
+    /// Waits for the process to exit and returns its status; kills it after `timeout`.
+    @discardableResult
+    package func waitForExit(timeout: TimeInterval = 20) -> Int32? {
+        let deadline = Date() + timeout
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { return nil }
+        return process.terminationStatus
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within a few seconds.
+    package func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        if waitForExit(timeout: 15) == nil {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Free ports for handler file names: bound once to learn a free number, then released.
+package enum FreePort {
+    package static func tcp() throws -> Int { try find(type: Int32(SOCK_STREAM.rawValue)) }
+    package static func udp() throws -> Int { try find(type: Int32(SOCK_DGRAM.rawValue)) }
+
+    private static func find(type: Int32) throws -> Int {
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { throw Subprocess.Failure(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw Subprocess.Failure(description: "bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs a Node.js script as a network peer (Node's `net` and `dgram`); its stdout is the result.
+package enum NodePeer {
+    package static func run(_ script: String, arguments: [String] = [], timeout: TimeInterval = 60) throws -> Subprocess.Result {
+        try Subprocess.run("/usr/bin/node", ["-e", script] + arguments, timeout: timeout)
+    }
+}
+
+/// Lines appended by the reader thread and read by the test; `lock` guards `lines`.
+private final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var snapshot: [String] { lock.withLock { lines } }
+}
