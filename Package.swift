@@ -28,6 +28,7 @@ let package = Package(
 
         // The pipeline, one module per stage.
         .target(name: "BerthPlan", swiftSettings: strictSwift),
+        .target(name: "BerthStore", swiftSettings: strictSwift),
         .target(name: "BerthJS", dependencies: ["BerthPlan", "CQuickJS"], swiftSettings: wrapperSwift),
         .target(name: "BerthTLS", dependencies: ["COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthJS", "BerthTLS"], swiftSettings: strictSwift),
@@ -38,6 +39,7 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthPlan"], path: "Tests/BerthTestSupport",
                 swiftSettings: strictSwift),
         .testTarget(name: "BerthPlanTests", dependencies: ["BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"], swiftSettings: strictSwift),
         .testTarget(name: "BerthJSTests", dependencies: ["BerthJS", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthBrokerTests", dependencies: ["BerthBroker", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthTestSupport"], swiftSettings: strictSwift),

@@ -1,0 +1,114 @@
+/// `ctx.shared`'s in-process backend: key/value and publish/subscribe over encoded structured-clone bytes, one per
+/// broker, confined to the broker's loop thread. It never sees a JS value, so a socket or Redis backend can replace it.
+package final class SharedStore {
+    /// Identifies one `subscribe` call, for unsubscribe.
+    package typealias SubscriptionID = Int
+    /// Identifies the handler that owns subscriptions, so they all go when it unloads.
+    package typealias OwnerID = Int
+
+    package struct CapacityError: Error, Hashable, Sendable, CustomStringConvertible {
+        package var key: String
+        package var valueBytes: Int
+        package var usedBytes: Int
+        package var maxBytes: Int
+        package var description: String {
+            "ctx.shared.set(\"\(key)\"): the value takes \(valueBytes) bytes encoded; the store holds \(usedBytes) of "
+                + "its \(maxBytes) bytes (--store-max-bytes), so it does not fit"
+        }
+    }
+
+    private struct Subscription {
+        var owner: OwnerID
+        var channel: String
+        var deliver: ([UInt8]) -> Void
+    }
+
+    private struct Delivery {
+        var subscription: SubscriptionID
+        var message: [UInt8]
+    }
+
+    package let maxBytes: Int
+    package private(set) var usedBytes = 0
+    private var values: [String: [UInt8]] = [:]
+    private var subscriptions: [SubscriptionID: Subscription] = [:]
+    private var channels: [String: [SubscriptionID]] = [:]
+    private var nextSubscription = 1
+    private var queue: [Delivery] = []
+    private var queueHead = 0
+    private let scheduleDeliveries: () -> Void
+
+    /// `scheduleDeliveries` is called when deliveries become pending; the broker then calls `deliverPending()` from
+    /// its loop, after the current dispatch has returned (publish never delivers inside the publish call).
+    package init(maxBytes: Int, scheduleDeliveries: @escaping () -> Void) {
+        self.maxBytes = maxBytes
+        self.scheduleDeliveries = scheduleDeliveries
+    }
+
+    package var keyCount: Int { values.count }
+
+    package func get(_ key: String) -> [UInt8]? { values[key] }
+
+    /// Stores `value`; over the bound nothing changes and the error names the key and sizes.
+    package func set(_ key: String, _ value: [UInt8]) throws(CapacityError) {
+        let previous = values[key].map { $0.count + key.utf8.count } ?? 0
+        let needed = value.count + key.utf8.count
+        guard usedBytes - previous + needed <= maxBytes else {
+            throw CapacityError(key: key, valueBytes: value.count, usedBytes: usedBytes, maxBytes: maxBytes)
+        }
+        values[key] = value
+        usedBytes += needed - previous
+    }
+
+    package func delete(_ key: String) {
+        guard let old = values.removeValue(forKey: key) else { return }
+        usedBytes -= old.count + key.utf8.count
+    }
+
+    /// Registers `deliver` for `channel`; it receives the encoded message of each later publish.
+    package func subscribe(channel: String, owner: OwnerID, deliver: @escaping ([UInt8]) -> Void) -> SubscriptionID {
+        let id = nextSubscription
+        nextSubscription += 1
+        subscriptions[id] = Subscription(owner: owner, channel: channel, deliver: deliver)
+        channels[channel, default: []].append(id)
+        return id
+    }
+
+    /// Idempotent: a second call, or a call after the owner unloaded, does nothing.
+    package func unsubscribe(_ id: SubscriptionID) {
+        guard let subscription = subscriptions.removeValue(forKey: id) else { return }
+        channels[subscription.channel]?.removeAll { $0 == id }
+        if channels[subscription.channel]?.isEmpty == true { channels.removeValue(forKey: subscription.channel) }
+    }
+
+    /// Removes every subscription of a handler that is unloading.
+    package func unsubscribeAll(owner: OwnerID) {
+        for (id, subscription) in subscriptions where subscription.owner == owner { unsubscribe(id) }
+    }
+
+    package func subscriberCount(channel: String) -> Int { channels[channel]?.count ?? 0 }
+
+    /// Queues `message` for every subscriber current now; returns how many. Deliveries run later, in publish order.
+    @discardableResult
+    package func publish(channel: String, _ message: [UInt8]) -> Int {
+        guard let current = channels[channel], !current.isEmpty else { return 0 }
+        let wasIdle = queueHead == queue.count
+        for id in current { queue.append(Delivery(subscription: id, message: message)) }
+        if wasIdle { scheduleDeliveries() }
+        return current.count
+    }
+
+    package var hasPendingDeliveries: Bool { queueHead < queue.count }
+
+    /// Runs the queued deliveries, including any queued by the subscribers themselves while this runs. A subscription
+    /// removed before its turn is skipped.
+    package func deliverPending() {
+        while queueHead < queue.count {
+            let delivery = queue[queueHead]
+            queueHead += 1
+            subscriptions[delivery.subscription]?.deliver(delivery.message)
+        }
+        queue.removeAll(keepingCapacity: true)
+        queueHead = 0
+    }
+}

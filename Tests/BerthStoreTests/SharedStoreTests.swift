@@ -1,0 +1,112 @@
+import BerthStore
+import Testing
+
+@Suite struct SharedStoreTests {
+    final class Recorder {
+        var scheduled = 0
+        var received: [String] = []
+    }
+
+    func makeStore(maxBytes: Int = 1 << 20) -> (SharedStore, Recorder) {
+        let recorder = Recorder()
+        return (SharedStore(maxBytes: maxBytes) { recorder.scheduled += 1 }, recorder)
+    }
+
+    @Test func keyValueWithByteAccounting() throws {
+        let (store, _) = makeStore(maxBytes: 100)
+        try store.set("a", [1, 2, 3])
+        #expect(store.get("a") == [1, 2, 3])
+        #expect(store.usedBytes == 4)
+        try store.set("a", [1])
+        #expect(store.usedBytes == 2)
+        store.delete("a")
+        store.delete("a")
+        #expect(store.get("a") == nil && store.usedBytes == 0)
+    }
+
+    @Test func overTheBoundNothingChangesAndTheErrorNamesKeyAndSizes() throws {
+        let (store, _) = makeStore(maxBytes: 100)
+        try store.set("small", [UInt8](repeating: 0, count: 50))
+        #expect(throws: SharedStore.CapacityError.self) { try store.set("big", [UInt8](repeating: 0, count: 60)) }
+        do { try store.set("big", [UInt8](repeating: 0, count: 60)) } catch {
+            #expect(error.description.contains("\"big\"") && error.description.contains("60 bytes") && error.description.contains("100"))
+        }
+        #expect(store.get("big") == nil && store.usedBytes == 55)
+        // Replacing a value counts only the difference.
+        try store.set("small", [UInt8](repeating: 0, count: 95))
+        #expect(store.usedBytes == 100)
+    }
+
+    @Test func publishQueuesForCurrentSubscribersAndDeliversLaterInOrder() {
+        let (store, recorder) = makeStore()
+        _ = store.subscribe(channel: "c", owner: 1) { recorder.received.append("A\($0[0])") }
+        _ = store.subscribe(channel: "c", owner: 2) { recorder.received.append("B\($0[0])") }
+        #expect(store.publish(channel: "c", [1]) == 2)
+        _ = store.subscribe(channel: "c", owner: 3) { recorder.received.append("late\($0[0])") }
+        store.publish(channel: "c", [2])
+        #expect(recorder.received.isEmpty, "never inside publish")
+        #expect(recorder.scheduled == 1)
+        store.deliverPending()
+        #expect(recorder.received == ["A1", "B1", "A2", "B2", "late2"])
+        #expect(!store.hasPendingDeliveries)
+    }
+
+    @Test func unsubscribeDuringDeliveryAndSubscribeInsideACallback() {
+        let (store, recorder) = makeStore()
+        var second: SharedStore.SubscriptionID = 0
+        _ = store.subscribe(channel: "c", owner: 1) { message in
+            recorder.received.append("first\(message[0])")
+            store.unsubscribe(second)
+            _ = store.subscribe(channel: "c", owner: 1) { recorder.received.append("new\($0[0])") }
+        }
+        second = store.subscribe(channel: "c", owner: 2) { recorder.received.append("second\($0[0])") }
+        store.publish(channel: "c", [1])
+        store.deliverPending()
+        #expect(recorder.received == ["first1"])
+        store.unsubscribe(second)
+        #expect(store.subscriberCount(channel: "c") == 2)
+    }
+
+    @Test func anUnloadingOwnerLosesEverySubscription() {
+        let (store, recorder) = makeStore()
+        for channel in ["a", "b"] { _ = store.subscribe(channel: channel, owner: 7) { _ in recorder.received.append("x") } }
+        _ = store.subscribe(channel: "a", owner: 8) { _ in recorder.received.append("y") }
+        store.unsubscribeAll(owner: 7)
+        store.publish(channel: "a", [0])
+        store.publish(channel: "b", [0])
+        store.deliverPending()
+        #expect(recorder.received == ["y"])
+    }
+}
+
+@Suite struct CloneFormatTests {
+    @Test func primitivesRoundTrip() throws {
+        var writer = CloneWriter()
+        for number in [0.0, -0.0, 1, -1, 2147483647, -2147483648, 2147483648, 0.5, .nan, .infinity] { writer.number(number) }
+        writer.string([0xD800, 0x41])
+        var reader = try CloneReader(writer.bytes)
+        var decoded: [Double] = []
+        for _ in 0..<10 {
+            switch try reader.tag() {
+            case .int32: decoded.append(try reader.int32Payload())
+            case .float64: decoded.append(try reader.float64())
+            default: Issue.record("unexpected tag")
+            }
+        }
+        #expect(decoded[1].sign == .minus && decoded[1] == 0)
+        #expect(decoded[3] == -1 && decoded[5] == -2147483648 && decoded[6] == 2147483648 && decoded[7] == 0.5)
+        #expect(decoded[8].isNaN && decoded[9] == .infinity)
+        #expect(try reader.string() == [0xD800, 0x41])
+        #expect(reader.isAtEnd)
+    }
+
+    @Test func corruptInputIsAnErrorNotACrash() throws {
+        #expect(throws: CloneReader.FormatError.self) { try CloneReader([1, 2]) }
+        #expect(throws: CloneReader.FormatError.self) { try CloneReader([0x42, 0x53, 0x43, 0x09]) }
+        var reader = try CloneReader(CloneFormat.header + [0x07, 0xFF, 0xFF, 0xFF, 0x0F])
+        #expect(throws: CloneReader.FormatError.self) { _ = try reader.string() }
+        var truncated = try CloneReader(CloneFormat.header + [0x05, 1, 2])
+        _ = try truncated.tag()
+        #expect(throws: CloneReader.FormatError.self) { _ = try truncated.float64() }
+    }
+}
