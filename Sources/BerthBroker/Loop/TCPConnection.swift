@@ -1,0 +1,290 @@
+internal import CLibUV
+internal import Glibc
+
+/// A connection's events, on its loop thread, in this order: reads and write completions interleaved, then at most
+/// one `didReachEnd`, at most one `didFail`, and `connectionDidClose` exactly once, last.
+package protocol TCPConnectionDelegate: AnyObject {
+    /// Bytes from the peer, in the loop's shared read buffer: valid only during this call, so copy what you keep and
+    /// never pass them to the zero-copy `write` (the next read overwrites them).
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
+    /// The peer sent FIN: nothing more will arrive. Writing still works until `shutdown()`.
+    func connectionDidReachEnd(_ connection: TCPConnection)
+    /// A read, write or shutdown failed (`ECONNRESET`, `EPIPE`, …); the connection is already closing.
+    func connection(_ connection: TCPConnection, didFail error: LoopError)
+    /// One accepted write finished, in write order, exactly once, before `connectionDidClose`: `error` is nil when all
+    /// `byteCount` bytes went to the kernel, `ECANCELED` when `close()` or `reset()` discarded the write.
+    func connection(_ connection: TCPConnection, didWrite byteCount: Int, token: Int, error: LoopError?)
+    /// The last event: the socket is closed, the connection inert, and its delegate dropped.
+    func connectionDidClose(_ connection: TCPConnection)
+}
+
+/// An accepted TCP connection. libuv keeps it alive until `connectionDidClose`, so the delegate is its natural owner:
+/// the connection holds its delegate strongly until then and drops it after, which ends any cycle between the two.
+@safe package final class TCPConnection: LoopHandleOwner {
+    package let loop: EventLoop
+    private let handle: UnsafeMutablePointer<uv_tcp_t>
+    /// Held strongly until `connectionDidClose`, then set to nil.
+    package var delegate: (any TCPConnectionDelegate)?
+    package let remote: SocketAddress
+    package let local: SocketAddress
+    package private(set) var isReading = false
+    /// The peer's FIN arrived (`connectionDidReachEnd` ran).
+    package private(set) var hasReceivedEnd = false
+    private var state = State.open
+    private var shutdownState = ShutdownState.none
+    private var hasFailed = false
+
+    private enum State { case open, closing, closed }
+    private enum ShutdownState { case none, pending, done }
+
+    /// Takes the connection `server` has ready; the new connection does not read until `startReading()`.
+    init(accepting server: UnsafeMutablePointer<uv_stream_t>, loop: EventLoop) throws(LoopError) {
+        let handle = unsafe allocateZeroed(uv_tcp_t.self)
+        precondition(unsafe uv_tcp_init(loop.raw, handle) == 0, "uv_tcp_init cannot fail without flags")
+        do {
+            try uv(unsafe uv_accept(server, streamPointer(handle)), "uv_accept")
+            remote = try unsafe SocketAddress.query(handle, operation: "uv_tcp_getpeername", uv_tcp_getpeername).address
+            local = try unsafe SocketAddress.query(handle, operation: "uv_tcp_getsockname", uv_tcp_getsockname).address
+        } catch {
+            unsafe closeUnadopted(handlePointer(handle))
+            throw error
+        }
+        unsafe self.handle = handle
+        self.loop = loop
+        unsafe adopt(handlePointer(handle), by: self)
+    }
+
+    package var remoteAddress: String { remote.address }
+    package var remotePort: Int { remote.port }
+    package var remoteFamily: String { remote.family }
+    package var localAddress: String { local.address }
+    package var localPort: Int { local.port }
+
+    /// Whether `close()`, `reset()` or a failure has begun closing the connection (or finished it).
+    package var isClosing: Bool { state != .open }
+
+    /// Bytes accepted by `write` that libuv has not handed to the kernel yet: the backpressure signal.
+    package var bufferedBytes: Int {
+        loop.assertInLoopThread()
+        return state == .closed ? 0 : unsafe uv_stream_get_write_queue_size(streamPointer(handle))
+    }
+
+    /// Starts delivering `didRead`; stopping (`stopReading`) leaves bytes in the kernel, whose full receive buffer
+    /// then makes TCP hold the peer back. No effect after the end, or once closing.
+    package func startReading() {
+        loop.assertInLoopThread()
+        guard state == .open, !isReading, !hasReceivedEnd else { return }
+        let status = unsafe uv_read_start(
+            streamPointer(handle),
+            { handle, _, buffer in
+                // The loop's one read buffer lives in `uv_loop_t.data`: no allocation, no Swift object, per read.
+                unsafe buffer?.pointee = uv_buf_t(
+                    base: handle?.pointee.loop.pointee.data.assumingMemoryBound(to: CChar.self),
+                    len: EventLoop.readBufferSize)
+            },
+            { stream, count, buffer in
+                guard let stream = unsafe stream else { return }
+                let connection = unsafe owner(of: handlePointer(stream), as: TCPConnection.self)
+                unsafe connection.didRead(count, buffer?.pointee.base)
+            })
+        precondition(status == 0, "uv_read_start on an open connection: \(LoopError(status: status, operation: ""))")
+        isReading = true
+    }
+
+    /// Stops delivering `didRead` until `startReading()`.
+    package func stopReading() {
+        loop.assertInLoopThread()
+        guard state == .open, isReading else { return }
+        _ = unsafe uv_read_stop(streamPointer(handle))
+        isReading = false
+    }
+
+    private func didRead(_ count: Int, _ base: UnsafeMutablePointer<CChar>?) {
+        if count > 0 {
+            unsafe delegate?.connection(self, didRead: UnsafeRawBufferPointer(start: base, count: count))
+        } else if count == Int(UV_EOF.rawValue) {
+            hasReceivedEnd = true
+            isReading = false  // libuv stops reading at EOF by itself
+            delegate?.connectionDidReachEnd(self)
+            if shutdownState == .done { close() }
+        } else if count < 0 {
+            fail(LoopError(status: Int32(count), operation: "uv_read"))
+        }
+        // count == 0: the read would have blocked; libuv waits for the next event.
+    }
+
+    /// Queues `bytes` without copying them: the caller keeps them alive and unchanged until `didWrite` reports this
+    /// write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
+    package func write(_ bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
+        try unsafe enqueue(bytes.baseAddress, bytes.count, copy: nil, token: token)
+    }
+
+    /// Queues a copy of `bytes` (freed when the write completes); otherwise like `write(_:token:)`.
+    package func write(copying bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
+        guard bytes.count > 0 else { return try unsafe enqueue(nil, 0, copy: nil, token: token) }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 1)
+        unsafe copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        try unsafe enqueue(copy, bytes.count, copy: copy, token: token)
+    }
+
+    /// Queues a copy of `bytes`; otherwise like `write(_:token:)`.
+    package func write(_ bytes: [UInt8], token: Int = 0) throws(LoopError) {
+        let result = unsafe bytes.withUnsafeBytes { bytes in
+            Result { () throws(LoopError) in try unsafe write(copying: bytes, token: token) }
+        }
+        try result.get()
+    }
+
+    private func enqueue(
+        _ base: UnsafeRawPointer?, _ count: Int, copy: UnsafeMutableRawPointer?, token: Int
+    ) throws(LoopError) {
+        loop.assertInLoopThread()
+        guard state == .open, shutdownState == .none else {
+            unsafe copy?.deallocate()
+            let message = state == .open ? "write after shutdown" : "write after close"
+            throw LoopError(code: "EPIPE", message: message, operation: "uv_write")
+        }
+        let request = unsafe WriteRequest.make(token: token, byteCount: count, copy: copy)
+        var buffer = unsafe uv_buf_t(
+            base: UnsafeMutablePointer(mutating: base?.assumingMemoryBound(to: CChar.self)), len: count)
+        let status = unsafe uv_write(WriteRequest.request(in: request), streamPointer(handle), &buffer, 1) {
+            write, status in
+            guard let write = unsafe write else { return }
+            let connection = unsafe owner(of: handlePointer(write.pointee.handle), as: TCPConnection.self)
+            unsafe connection.writeDidComplete(WriteRequest.container(of: write), status: status)
+        }
+        if status < 0 {
+            unsafe WriteRequest.free(request)
+            throw LoopError(status: status, operation: "uv_write")
+        }
+    }
+
+    private func writeDidComplete(_ request: UnsafeMutablePointer<WriteRequest>, status: Int32) {
+        let (byteCount, token) = unsafe (request.pointee.byteCount, request.pointee.token)
+        unsafe WriteRequest.free(request)
+        let error = status == 0 ? nil : LoopError(status: status, operation: "uv_write")
+        delegate?.connection(self, didWrite: byteCount, token: token, error: error)
+        if let error, !error.isCancellation { fail(error) }
+    }
+
+    /// Half-closes once every queued write is flushed: the peer reads EOF, and later writes throw. When the peer has
+    /// ended too (before or after), the connection then closes by itself. Idempotent.
+    package func shutdown() {
+        loop.assertInLoopThread()
+        guard state == .open, shutdownState == .none else { return }
+        shutdownState = .pending
+        let request = unsafe allocateZeroed(uv_shutdown_t.self)
+        let status = unsafe uv_shutdown(request, streamPointer(handle)) { request, status in
+            guard let request = unsafe request else { return }
+            let connection = unsafe owner(of: handlePointer(request.pointee.handle), as: TCPConnection.self)
+            unsafe request.deallocate()
+            connection.shutdownDidComplete(status)
+        }
+        if status < 0 {
+            // libuv refuses only a stream that can no longer write: nothing is left to flush.
+            unsafe request.deallocate()
+            close()
+        }
+    }
+
+    private func shutdownDidComplete(_ status: Int32) {
+        if status == 0 {
+            shutdownState = .done
+            if hasReceivedEnd { close() }
+        } else if status != UV_ECANCELED.rawValue {
+            fail(LoopError(status: status, operation: "uv_shutdown"))
+        }
+    }
+
+    /// Closes now: unsent writes complete with `ECANCELED`, then `connectionDidClose` follows (on a later turn of
+    /// the loop). Idempotent.
+    package func close() {
+        loop.assertInLoopThread()
+        guard state == .open else { return }
+        state = .closing
+        isReading = false
+        unsafe closeHandle(handlePointer(handle))
+    }
+
+    /// Closes with RST instead of FIN (SO_LINGER 0): the peer's next read fails with ECONNRESET. Otherwise like
+    /// `close()`.
+    package func reset() {
+        loop.assertInLoopThread()
+        guard state == .open else { return }
+        state = .closing
+        isReading = false
+        // libuv refuses uv_tcp_close_reset while a shutdown is queued; the socket option it sets is the same.
+        if shutdownState != .pending, unsafe uv_tcp_close_reset(handle, handleDidCloseCallback) == 0 { return }
+        var descriptor: uv_os_fd_t = -1
+        if unsafe uv_fileno(handlePointer(handle), &descriptor) == 0 {
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            _ = unsafe setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        }
+        unsafe closeHandle(handlePointer(handle))
+    }
+
+    private func fail(_ error: LoopError) {
+        guard state == .open else { return }
+        if !hasFailed {
+            hasFailed = true
+            delegate?.connection(self, didFail: error)
+        }
+        close()
+    }
+
+    func handleDidClose() {
+        state = .closed
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.connectionDidClose(self)
+    }
+
+    /// Disables (or re-enables) Nagle's algorithm: small writes leave at once. No effect once closing.
+    package func setNoDelay(_ on: Bool) throws(LoopError) {
+        loop.assertInLoopThread()
+        guard state == .open else { return }
+        try uv(unsafe uv_tcp_nodelay(handle, on ? 1 : 0), "uv_tcp_nodelay")
+    }
+
+    /// Turns TCP keep-alive probes on after `delaySeconds` idle seconds (at least 1), or off. No effect once closing.
+    package func setKeepAlive(_ on: Bool, delaySeconds: Int) throws(LoopError) {
+        loop.assertInLoopThread()
+        guard state == .open else { return }
+        let delay = UInt32(clamping: max(1, delaySeconds))
+        try uv(unsafe uv_tcp_keepalive(handle, on ? 1 : 0, delay), "uv_tcp_keepalive")
+    }
+}
+
+/// A `uv_write_t` with what its completion reports; `request.data` points back at the whole struct. One allocation
+/// per write: a pool of them measured no faster (the write(2) behind each request costs ~50 times a malloc/free).
+@unsafe struct WriteRequest {
+    var request = unsafe uv_write_t()
+    var token: Int
+    var byteCount: Int
+    /// The copy made by `write(copying:)`, freed with the request.
+    var copy: UnsafeMutableRawPointer?
+
+    private static let requestOffset = unsafe MemoryLayout<WriteRequest>.offset(of: \.request)!
+
+    static func make(token: Int, byteCount: Int, copy: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<WriteRequest> {
+        let pointer = UnsafeMutablePointer<WriteRequest>.allocate(capacity: 1)
+        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: byteCount, copy: copy))
+        unsafe pointer.pointee.request.data = UnsafeMutableRawPointer(pointer)
+        return unsafe pointer
+    }
+
+    /// Frees the request and the copy it carries.
+    static func free(_ pointer: UnsafeMutablePointer<WriteRequest>) {
+        unsafe pointer.pointee.copy?.deallocate()
+        unsafe pointer.deinitialize(count: 1)
+        unsafe pointer.deallocate()
+    }
+
+    static func request(in pointer: UnsafeMutablePointer<WriteRequest>) -> UnsafeMutablePointer<uv_write_t> {
+        unsafe (UnsafeMutableRawPointer(pointer) + requestOffset).assumingMemoryBound(to: uv_write_t.self)
+    }
+
+    static func container(of request: UnsafeMutablePointer<uv_write_t>) -> UnsafeMutablePointer<WriteRequest> {
+        unsafe request.pointee.data.assumingMemoryBound(to: WriteRequest.self)
+    }
+}
