@@ -16,7 +16,7 @@ func run(_ arguments: [String]) -> ExitCode {
         switch invocation {
         case .validate(let compile, let format): return try CompileCommand.validate(compile, format: format)
         case .plan(let compile, let outFile, let format): return try CompileCommand.plan(compile, outFile: outFile, format: format)
-        case .serve: return .usage
+        case .serve(let compile, let serve): return try ServeCommand.serve(compile, serve)
         case .explain(let code): return try ExplainCommand.explain(code)
         case .explainList: return ExplainCommand.list()
         case .version:

@@ -26,6 +26,38 @@ internal import CQuickJS
     var isNull: Bool { tag == JS_TAG_NULL }
     var isObject: Bool { tag == JS_TAG_OBJECT }
     var isFunction: Bool { unsafe JS_IsFunction(context, raw) != 0 }
+    var isString: Bool { tag == JS_TAG_STRING || tag == JS_TAG_STRING_ROPE }
+    var isNumber: Bool { tag == JS_TAG_INT || tag == JS_TAG_FLOAT64 }
+
+    /// The value as a Double when it is a number, without running `valueOf`.
+    var double: Double? {
+        guard isNumber else { return nil }
+        var result = 0.0
+        return unsafe JS_ToFloat64(context, &result, raw) == 0 ? result : nil
+    }
+
+    /// The value when it is a boolean (no conversion of other types).
+    var bool: Bool? { tag == JS_TAG_BOOL ? unsafe JS_ToBool(context, raw) != 0 : nil }
+
+    /// The string form of a primitive (`String(value)`, with a BigInt's "n"); objects are not converted, so no user
+    /// code runs.
+    var primitiveDescription: String {
+        switch tag {
+        case JS_TAG_STRING, JS_TAG_STRING_ROPE: return string ?? ""
+        case JS_TAG_OBJECT: return isFunction ? "[function]" : "[object]"
+        case JS_TAG_SYMBOL:
+            // ToString throws for a symbol; its description (a getter of Symbol.prototype) gives Node's form.
+            return "Symbol(\(property("description")?.string ?? ""))"
+        default:
+            let converted = unsafe JSRef(taking: JS_ToString(context, raw), in: context)
+            if converted.isException {
+                unsafe JS_FreeValue(context, JS_GetException(context))
+                return typeName
+            }
+            let text = converted.string ?? typeName
+            return tag == JS_TAG_BIG_INT || tag == JS_TAG_SHORT_BIG_INT ? text + "n" : text
+        }
+    }
 
     /// The value's `typeof`, computed from its tag without calling into JavaScript.
     var typeName: String {

@@ -11,14 +11,32 @@ static inline int cqjs_is_exception(JSValueConst v) { return JS_IsException(v); 
 // JS_VALUE_GET_PTR is a macro; a compiled module's value carries the JSModuleDef the loader callbacks trade in.
 static inline JSModuleDef *cqjs_module_def(JSValueConst v) { return (JSModuleDef *)JS_VALUE_GET_PTR(v); }
 
+// JS_MKPTR is a macro; a module definition becomes a value again (one more reference) for JS_EvalFunction.
+static inline JSValue cqjs_module_value(JSContext *ctx, JSModuleDef *m) {
+    return JS_DupValue(ctx, JS_MKPTR(JS_TAG_MODULE, m));
+}
+
 // The eval and property-enumeration flags are macros built with shifts; named functions keep the bit math in C.
 static inline int cqjs_eval_module_compile_only(void) { return JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY; }
+static inline int cqjs_eval_strict_script(void) { return JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT; }
 static inline int cqjs_gpn_strings(void) { return JS_GPN_STRING_MASK; }
 
 // JS_ThrowInternalError is variadic (printf-style); Swift cannot call C variadics, so the message goes through "%s".
 static inline JSValue cqjs_throw_internal_error(JSContext *ctx, const char *message) {
     return JS_ThrowInternalError(ctx, "%s", message);
 }
+// JS_ThrowTypeError and JS_ThrowRangeError are variadic too.
+static inline JSValue cqjs_throw_type_error(JSContext *ctx, const char *message) {
+    return JS_ThrowTypeError(ctx, "%s", message);
+}
+static inline JSValue cqjs_throw_range_error(JSContext *ctx, const char *message) {
+    return JS_ThrowRangeError(ctx, "%s", message);
+}
+
+// malloc_usable_size is declared in <malloc.h>, which Swift's Glibc module does not include; berth's allocator for
+// QuickJS (JSRuntime.swift) counts usable sizes as QuickJS's own allocator does.
+#include <malloc.h>
+static inline size_t cqjs_malloc_usable_size(void *block) { return malloc_usable_size(block); }
 
 // Lowest address of the calling thread's stack (0 if unknown), so QuickJS's stack limit can be kept above it.
 // Defined in shim.c: pthread_getattr_np needs _GNU_SOURCE, which Swift's Glibc module does not expose.

@@ -1,0 +1,263 @@
+import BerthJS
+import BerthPlan
+
+/// One served endpoint: its handler runtime, its socket, its connections and timers, all on the broker's loop.
+/// It is the runtime's `HandlerHost`, turning JavaScript's socket calls into libuv calls and libuv events back into
+/// the runtime's `deliver…` calls.
+final class HandlerInstance {
+    let endpoint: Endpoint
+    private let loop: EventLoop
+    private let log: BrokerLog
+    private let options: ServeOptions
+    private let screen: ConnectionScreen
+    private var runtime: HandlerRuntime?
+    private var listener: TCPListener?
+    private var udpSocket: UDPSocket?
+    private var connections: [ConnectionID: TCPConnection] = [:]
+    private var nextConnection: ConnectionID = 1
+    private var timers: [Int: LoopTimer] = [:]
+    private(set) var isStopped = false
+    /// Called when the last connection has closed after `stopAccepting()`.
+    var onDrained: (() -> Void)?
+
+    init(endpoint: Endpoint, loop: EventLoop, options: ServeOptions, log: BrokerLog) {
+        self.endpoint = endpoint
+        self.loop = loop
+        self.options = options
+        self.log = log
+        screen = ConnectionScreen(endpoint: endpoint)
+    }
+
+    var openConnectionCount: Int { connections.count }
+
+    /// Loads the module, binds the port, runs `open(ctx)`, then accepts: the port takes no client before open finished.
+    func start(folder: String) {
+        do {
+            runtime = try HandlerRuntime(
+                folder: folder, entry: endpoint.file, name: endpoint.name, transport: endpoint.transport,
+                port: endpoint.port, heapLimit: options.heapLimitBytes,
+                cpuBudgetMilliseconds: Double(options.cpuBudgetMilliseconds), host: self)
+        } catch {
+            log.log(.error, "not serving \(endpoint.file): \(error.message)", handler: endpoint.name)
+            return
+        }
+        do {
+            switch endpoint.transport {
+            case .tcp:
+                let listener = try TCPListener(loop: loop, host: options.bindAddress, port: endpoint.port)
+                listener.delegate = self
+                self.listener = listener
+            case .udp:
+                let socket = try UDPSocket(loop: loop, host: options.bindAddress, port: endpoint.port)
+                socket.delegate = self
+                udpSocket = socket
+            }
+        } catch {
+            log.log(.error, "not serving \(endpoint.file): cannot bind \(endpoint.claim): \(error.message)",
+                    handler: endpoint.name, fields: [("code", error.code)])
+            unload()
+            return
+        }
+        runtime?.callOpen { [weak self] outcome in self?.opened(outcome) }
+    }
+
+    private func opened(_ outcome: DispatchOutcome) {
+        guard !isStopped else { return }
+        guard case .ok = outcome else {
+            log.log(.error, "not serving \(endpoint.file): open() failed", handler: endpoint.name)
+            stop()
+            return
+        }
+        do {
+            try listener?.startListening()
+            udpSocket?.startReceiving()
+        } catch {
+            log.log(.error, "not serving \(endpoint.file): \(error.message)", handler: endpoint.name)
+            stop()
+            return
+        }
+        log.log(.info, "listening on \(endpoint.claim)", handler: endpoint.name,
+                fields: [("file", endpoint.file), ("address", options.bindAddress ?? "*")])
+    }
+
+    /// Stops taking new connections and datagrams, aborts `ctx.signal` and runs `close(ctx)`; open connections go on.
+    func stopAccepting() {
+        listener?.close()
+        listener = nil
+        udpSocket?.close()
+        udpSocket = nil
+        runtime?.callClose { [weak self] outcome in
+            if case .faulted = outcome, let self { self.log.log(.warn, "close() failed", handler: self.endpoint.name) }
+        }
+        if connections.isEmpty { onDrained?() }
+    }
+
+    /// Destroys every open connection (the grace period is over); their closes arrive on later loop turns.
+    func destroyConnections() {
+        for connection in connections.values { connection.close() }
+    }
+
+    /// Frees the runtime and everything of this endpoint; nothing of the handler runs afterwards.
+    func stop() {
+        guard !isStopped else { return }
+        isStopped = true
+        listener?.close()
+        listener = nil
+        udpSocket?.close()
+        udpSocket = nil
+        destroyConnections()
+        if connections.isEmpty { unload() }
+    }
+
+    private func unload() {
+        runtime?.unload()
+        runtime = nil
+        for timer in timers.values { timer.close() }
+        timers.removeAll()
+    }
+
+    /// After every call into JavaScript: a runtime that ran out of memory fails alone, and its endpoint stops.
+    private func check(_ outcome: DispatchOutcome) {
+        guard let runtime, runtime.isFailed, !isStopped else { return }
+        log.log(.error, "the handler failed and stops serving \(endpoint.claim): \(outcome)", handler: endpoint.name)
+        stop()
+    }
+}
+
+extension HandlerInstance: HandlerHost {
+    func log(_ level: LogLevel, _ message: String) {
+        let brokerLevel: BrokerLog.Level = switch level {
+        case .debug: .debug
+        case .info: .info
+        case .warn: .warn
+        case .error: .error
+        }
+        log.log(brokerLevel, message, handler: endpoint.name)
+    }
+
+    func monotonicMilliseconds() -> Double { Double(EventLoop.monotonicNanoseconds) / 1_000_000 }
+
+    func scheduleTimer(id: Int, afterMilliseconds: Double) {
+        let timer = timers[id] ?? LoopTimer(loop: loop)
+        timers[id] = timer
+        timer.start(after: UInt64(max(0, afterMilliseconds.rounded(.up)))) { [weak self] in
+            guard let self, let runtime = self.runtime else { return }
+            self.timers.removeValue(forKey: id)?.close()
+            self.check(runtime.fireTimer(id: id))
+        }
+    }
+
+    func cancelTimer(id: Int) { timers.removeValue(forKey: id)?.close() }
+
+    func write(connection id: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
+        guard let connection = connections[id] else { return 0 }
+        do {
+            // Zero copy: the runtime keeps `bytes` alive until `deliverWritten` or the connection's close.
+            try unsafe connection.write(bytes, token: id)
+        } catch {
+            // Writing after our own shutdown or on a dying socket: the connection goes, its close tells JavaScript.
+            connection.close()
+        }
+        return 0
+    }
+
+    func end(connection id: ConnectionID) { connections[id]?.shutdown() }
+    func destroy(connection id: ConnectionID) { connections[id]?.close() }
+    func pause(connection id: ConnectionID) { connections[id]?.stopReading() }
+    func resume(connection id: ConnectionID) { connections[id]?.startReading() }
+    func setNoDelay(connection id: ConnectionID, _ isEnabled: Bool) { try? connections[id]?.setNoDelay(isEnabled) }
+
+    func setKeepAlive(connection id: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int) {
+        try? connections[id]?.setKeepAlive(isEnabled, delaySeconds: max(1, initialDelayMilliseconds / 1000))
+    }
+
+    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int) {
+        guard let socket = udpSocket, let destination = SocketAddress(address: address, port: port) else {
+            log.log(.warn, "ctx.reply: \(address):\(port) is not an address to reply to", handler: endpoint.name)
+            return
+        }
+        do { try unsafe socket.send(datagram, to: destination) } catch {
+            log.log(.warn, "ctx.reply to \(destination) failed: \(error.message)", handler: endpoint.name)
+        }
+    }
+}
+
+extension HandlerInstance: TCPListenerDelegate {
+    func listener(_ listener: TCPListener, accepted connection: TCPConnection) {
+        guard case .admit = screen.screen(connection.remote.ip), let runtime else {
+            connection.reset()
+            return
+        }
+        let id = nextConnection
+        nextConnection += 1
+        connections[id] = connection
+        connection.delegate = ConnectionEvents(id: id, instance: self)
+        connection.startReading()
+        let info = ConnectionInfo(
+            remoteAddress: connection.remoteAddress, remotePort: connection.remotePort,
+            remoteFamily: connection.remote.ip.family == .ipv4 ? .ipv4 : .ipv6,
+            localAddress: connection.localAddress, localPort: connection.localPort)
+        check(runtime.acceptConnection(id, info))
+    }
+
+    func listener(_ listener: TCPListener, failedToAccept error: LoopError) {
+        log.log(.warn, "accept failed: \(error.message)", handler: endpoint.name, fields: [("code", error.code)])
+    }
+}
+
+extension HandlerInstance: UDPSocketDelegate {
+    func socket(_ socket: UDPSocket, didReceive bytes: UnsafeRawBufferPointer, from sender: SocketAddress) {
+        guard case .admit = screen.screen(sender.ip), let runtime else { return }
+        check(unsafe runtime.deliverDatagram(
+            bytes, address: sender.address, family: sender.ip.family == .ipv4 ? .ipv4 : .ipv6, port: sender.port))
+    }
+
+    func socket(_ socket: UDPSocket, didFail error: LoopError) {
+        log.log(.warn, "UDP socket error: \(error.message)", handler: endpoint.name, fields: [("code", error.code)])
+    }
+}
+
+/// Routes one connection's libuv events to its handler's runtime, by connection id.
+private final class ConnectionEvents: TCPConnectionDelegate {
+    let id: ConnectionID
+    weak var instance: HandlerInstance?
+    private var hadError = false
+
+    init(id: ConnectionID, instance: HandlerInstance) {
+        self.id = id
+        self.instance = instance
+    }
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        instance?.deliver { unsafe $0.deliverData(id, bytes) }
+    }
+
+    func connectionDidReachEnd(_ connection: TCPConnection) { instance?.deliver { $0.deliverEnd(id) } }
+
+    func connection(_ connection: TCPConnection, didFail error: LoopError) {
+        hadError = true
+        instance?.deliver { $0.deliverError(id, code: error.code, message: "\(error.operation) \(error.code)") }
+    }
+
+    func connection(_ connection: TCPConnection, didWrite byteCount: Int, token: Int, error: LoopError?) {
+        guard error == nil else { return }
+        instance?.deliver { $0.deliverWritten(id, byteCount: byteCount) }
+    }
+
+    func connectionDidClose(_ connection: TCPConnection) { instance?.closed(id, hadError: hadError) }
+}
+
+extension HandlerInstance {
+    fileprivate func deliver(_ call: (HandlerRuntime) -> DispatchOutcome) {
+        guard let runtime else { return }
+        check(call(runtime))
+    }
+
+    fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
+        connections.removeValue(forKey: id)
+        if let runtime { check(runtime.deliverClose(id, hadError: hadError)) }
+        guard connections.isEmpty else { return }
+        if isStopped { unload() }
+        if listener == nil, udpSocket == nil { onDrained?() }
+    }
+}

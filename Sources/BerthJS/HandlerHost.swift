@@ -1,0 +1,91 @@
+/// Severity of a line a handler runtime logs: console.debug/trace are `.debug`, console.log/info/dir `.info`,
+/// console.warn `.warn`, console.error/assert and every fault `.error`.
+package enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case debug, info, warn, error
+
+    package static func < (left: Self, right: Self) -> Bool { left.rawValue < right.rawValue }
+}
+
+/// The broker's number for one TCP connection; unique among the open connections of one runtime, and reusable once
+/// the runtime got `deliverClose` for it.
+package typealias ConnectionID = Int
+
+/// An address family, spelled as Node spells it in `conn.remoteFamily` and `rinfo.family`.
+package enum AddressFamily: String, Sendable {
+    case ipv4 = "IPv4"
+    case ipv6 = "IPv6"
+}
+
+/// Both ends of an accepted connection: they become `conn.remoteAddress`, `remotePort`, `remoteFamily`,
+/// `localAddress` and `localPort`.
+package struct ConnectionInfo: Hashable, Sendable {
+    package var remoteAddress: String
+    package var remotePort: Int
+    package var remoteFamily: AddressFamily
+    package var localAddress: String
+    package var localPort: Int
+
+    package init(
+        remoteAddress: String, remotePort: Int, remoteFamily: AddressFamily, localAddress: String, localPort: Int
+    ) {
+        (self.remoteAddress, self.remotePort, self.remoteFamily) = (remoteAddress, remotePort, remoteFamily)
+        (self.localAddress, self.localPort) = (localAddress, localPort)
+    }
+}
+
+/// What one call into a handler came to. A fault was already logged through `HandlerHost.log`; the string repeats it.
+package enum DispatchOutcome: Hashable, Sendable {
+    case ok
+    case faulted(String)
+}
+
+/// Why a handler module cannot start: its files do not load, evaluating it threw, or it lacks its entry export.
+package struct HandlerLoadError: Error, Hashable, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+}
+
+/// The broker's side of a handler runtime: logging, the clock, timers and the native sockets. The runtime calls these
+/// on its own thread while JavaScript runs, so an implementation must not call back into the runtime; it reports
+/// what happens later through the runtime's `deliver…` and `fireTimer` methods.
+package protocol HandlerHost: AnyObject {
+    /// One line for the log, from console.* or a fault; faults name the handler and carry the JS stack.
+    func log(_ level: LogLevel, _ message: String)
+
+    /// A monotonic clock in milliseconds (performance.now and socket timeouts read it).
+    func monotonicMilliseconds() -> Double
+
+    /// Starts (or restarts, for an `id` already scheduled) a one-shot timer; when it expires the broker calls
+    /// `fireTimer(id:)`. Ids are the runtime's own; 0 ms means the next turn of the loop (setImmediate).
+    func scheduleTimer(id: Int, afterMilliseconds: Double)
+
+    /// Stops a timer scheduled and not yet fired.
+    func cancelTimer(id: Int)
+
+    /// Writes `bytes` to the connection, in order after everything written before. Returns how many leading bytes were
+    /// already handed to the kernel during the call (try-write); the host sends the rest from `bytes` itself: they stay
+    /// valid and unchanged until the host reports them with `deliverWritten`, or until it delivers the connection's
+    /// close or unloads the runtime (after which it must not read them). Bytes may only be written during the call
+    /// when none of the connection's earlier bytes are still queued.
+    func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int
+
+    /// Half-closes the connection once everything written has been sent (shutdown of the sending side).
+    func end(connection: ConnectionID)
+
+    /// Closes the connection now, dropping unsent bytes, then delivers its close; repeated calls are harmless.
+    func destroy(connection: ConnectionID)
+
+    /// Stops reading from the connection (so TCP holds the peer back) until `resume`.
+    func pause(connection: ConnectionID)
+
+    func resume(connection: ConnectionID)
+
+    func setNoDelay(connection: ConnectionID, _ isEnabled: Bool)
+
+    /// TCP keep-alive, the first probe after `initialDelayMilliseconds` of idleness (0: the system's default).
+    func setKeepAlive(connection: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int)
+
+    /// Sends one datagram from the UDP handler's bound socket (`ctx.reply`); `bytes` are valid only during the call.
+    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int)
+}

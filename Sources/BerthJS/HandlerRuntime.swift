@@ -1,0 +1,614 @@
+package import BerthPlan
+
+/// One handler module running in its own QuickJS runtime and context, driven by the broker: the broker owns the
+/// event loop, sockets and timers and calls the `deliver…`/`fireTimer` methods; the runtime calls back through its
+/// `HandlerHost`. Loop-confined: one thread at a time, never re-entered from a host method. Every entry into
+/// JavaScript runs under the CPU budget and ends by running the queued jobs; exceptions become logged faults.
+package final class HandlerRuntime {
+    package static let defaultHeapLimit = 64 << 20
+    package static let defaultCPUBudgetMilliseconds = 1000.0
+    /// Stack QuickJS may use per entry (less when the calling thread has less left).
+    static let stackBudget = 1 << 20
+
+    package let name: String
+    package let transport: Transport
+    package let port: Int
+    package let heapLimit: Int
+    package let cpuBudgetMilliseconds: Double
+    /// Set when the runtime hit its heap limit: every later dispatch is a no-op returning `.faulted`, so the broker
+    /// closes the handler's sockets; `unload()` still frees it.
+    package private(set) var isFailed = false
+    package private(set) var isUnloaded = false
+
+    /// Held strongly until `unload()`; a host that owns the runtime gets its cycle broken there.
+    private(set) var host: (any HandlerHost)?
+    private var loader: ModuleLoader?
+    private(set) var context: JSContext?
+    /// Buffer's class and Uint8Array's constructor, registered by the globals script before anything uses them.
+    var bufferClasses: BufferClasses?
+    private var globals: GlobalsHooks?
+    private var module: ModuleValues?
+    /// Ids of the host timers scheduled and not yet fired or cancelled.
+    var pendingTimers: Set<Int> = []
+    private var failure: String?
+    private var closeCalled = false
+    private var openCompletion: ((DispatchOutcome) -> Void)?
+    private var closeCompletion: ((DispatchOutcome) -> Void)?
+    /// Completions whose outcome is known, run once JavaScript is left (a completion may call back in).
+    private var readyCompletions: [((DispatchOutcome) -> Void, DispatchOutcome)] = []
+
+    /// Loads `entry` (a path relative to `folder`) with what it imports, confined to the folder as the compiler's
+    /// inspection is, installs the globals and evaluates the module. Throws when the module cannot start: a problem
+    /// in its files, an exception or rejection in its evaluation (with the JS stack), or a missing `handle`
+    /// (TCP) / `message` (UDP) export. `heapLimit` bounds the runtime's heap in bytes.
+    package init(
+        folder: String, entry: String, name: String, transport: Transport, port: Int,
+        heapLimit: Int = HandlerRuntime.defaultHeapLimit,
+        cpuBudgetMilliseconds: Double = HandlerRuntime.defaultCPUBudgetMilliseconds, host: any HandlerHost
+    ) throws(HandlerLoadError) {
+        (self.name, self.transport, self.port) = (name, transport, port)
+        (self.heapLimit, self.cpuBudgetMilliseconds, self.host) = (heapLimit, cpuBudgetMilliseconds, host)
+        let context = JSContext(runtime: JSRuntime(memoryLimit: heapLimit, stackBudget: Self.stackBudget))
+        self.context = context
+        context.nativeHost = self
+        loader = ModuleLoader(folder: HandlerFolder(folder), context: context) { [weak self] context, module in
+            self?.initializeBuiltin(module, in: context) ?? false
+        }
+        try installGlobals(in: context)
+        try evaluate(entry: entry, in: context)
+    }
+
+    deinit {
+        if !isUnloaded {
+            cancelTimers()
+            release()
+        }
+    }
+
+    // MARK: Loading
+
+    private func installGlobals(in context: JSContext) throws(HandlerLoadError) {
+        let runtime = context.runtime
+        runtime.enter()
+        runtime.arm(milliseconds: cpuBudgetMilliseconds)
+        defer { runtime.disarm() }
+        let function: JSRef
+        do {
+            function = try context.evaluateScript(GlobalsScript.source, name: GlobalsScript.name)
+        } catch {
+            throw HandlerLoadError("\(name): the handler globals did not load: \(error.description)")
+        }
+        let hostObject = context.newObject()
+        for native in NativeFunction.allCases {
+            let made = context.newNativeFunction(name: native.name, length: native.length, function: native.rawValue)
+            context.set(hostObject, native.name, made)
+        }
+        var call = JSCall(context)
+        call.append(hostObject)
+        let hooks = call.call(function)
+        if hooks.isException {
+            throw HandlerLoadError("\(name): the handler globals did not load: \(context.takeException().description)")
+        }
+        globals = GlobalsHooks(hooks)
+    }
+
+    private func evaluate(entry: String, in context: JSContext) throws(HandlerLoadError) {
+        guard let loader, let globals else { preconditionFailure("evaluate before the globals") }
+        let runtime = context.runtime
+        runtime.enter()
+        let record: ModuleLoader.Record
+        switch loader.loadEntry(entry) {
+        case .refused(let problem): throw HandlerLoadError("\(name): \(Self.describe(problem))")
+        case .loaded(let loaded): record = loaded
+        }
+        if loader.isPoisoned {
+            throw HandlerLoadError(
+                "\(name): \(entry) could not be compiled: \(loader.poisonCause?.description ?? "out of memory")")
+        }
+        let problems = loader.graph(of: record).flatMap(\.problems)
+        guard problems.isEmpty, let compiled = record.module else {
+            throw HandlerLoadError("\(name): " + problems.map(Self.describe).joined(separator: "\n"))
+        }
+
+        runtime.arm(milliseconds: cpuBudgetMilliseconds)
+        let failures = runtime.allocationFailures
+        var thrown: JSError?
+        var pending = false
+        do {
+            let promise = context.evaluate(compiled)
+            if promise.isException {
+                thrown = context.takeException()
+            } else {
+                drainJobs(context)
+                switch context.promiseState(promise) {
+                case .rejected: thrown = JSError(context.promiseResult(promise))
+                case .pending: pending = true
+                default: break
+                }
+            }
+        }
+        runtime.disarm()
+        if runtime.allocationFailures != failures {
+            throw HandlerLoadError(
+                "\(name): evaluating \(entry) ran out of memory (heap limit \(Self.mebibytes(heapLimit)))")
+        }
+        if runtime.wasInterrupted {
+            throw HandlerLoadError(
+                "\(name): evaluating \(entry) exceeded the CPU budget of \(budgetText)" + Self.stackSuffix(thrown))
+        }
+        if let thrown { throw HandlerLoadError("\(name): evaluating \(entry) threw: \(thrown.description)") }
+        if pending {
+            throw HandlerLoadError(
+                "\(name): \(entry) awaits at its top level something that did not settle while it loaded; "
+                    + "wait in open(ctx) instead, which the broker awaits")
+        }
+
+        let namespace: JSRef
+        do { namespace = try context.namespace(of: compiled) } catch {
+            throw HandlerLoadError("\(name): \(error.description)")
+        }
+        let entryName = transport.entryExport
+        let exports = try ModuleValues(namespace: namespace, context: context, entryExport: entryName, name: name)
+
+        runtime.arm(milliseconds: cpuBudgetMilliseconds)
+        defer { runtime.disarm() }
+        var makeContext = JSCall(context)
+        makeContext.append(context.string(name))
+        makeContext.append(context.number(port))
+        makeContext.append(context.string(transport.rawValue))
+        let controller = makeContext.call(globals.createContext)
+        var start = JSCall(context)
+        start.append(transport == .tcp ? exports.entry.duplicate() : context.undefined)
+        start.append(transport == .udp ? exports.entry.duplicate() : context.undefined)
+        let started = start.call(globals.start)
+        if controller.isException || started.isException {
+            throw HandlerLoadError("\(name): ctx could not be made: \(context.takeException().description)")
+        }
+        exports.controller = controller
+        module = exports
+    }
+
+    /// Sets the exports of node:buffer or node:events from the globals script's `modules`, when a module imports one.
+    private func initializeBuiltin(_ builtin: JSModule, in context: JSContext) -> Bool {
+        guard let globals, let exports = globals.modules.property(context.name(of: builtin)), exports.isObject else {
+            context.throwInternalError("\(context.name(of: builtin)) is not available")
+            return false
+        }
+        for name in exports.ownPropertyNames {
+            guard let value = exports.property(name), context.setModuleExport(builtin, name, value) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func describe(_ problem: ModuleProblem) -> String {
+        var location = problem.file
+        if let line = problem.line {
+            location += ":\(line)"
+            if let column = problem.column { location += ":\(column)" }
+        }
+        return "\(location): \(problem.message)"
+    }
+
+    // MARK: Lifecycle
+
+    /// Runs `open(ctx)` and calls `completion` once it has finished: at once when it returns a value or throws, when
+    /// the promise it returns settles otherwise (during a later dispatch, after JavaScript is left). `.faulted` means
+    /// the handler failed to start. Without an `open` export the completion runs at once with `.ok`.
+    package func callOpen(_ completion: @escaping (DispatchOutcome) -> Void) {
+        guard let module, module.hasOpen, !isFailed, !isUnloaded else {
+            completion(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
+            return
+        }
+        runLifecycle(kind: 0, origin: .open, function: module.open, completion: completion)
+    }
+
+    /// Aborts `ctx.signal` (its 'abort' event runs, with an AbortError DOMException as `reason`), then runs
+    /// `close(ctx)` and calls `completion` as `callOpen` does. Runs once; connections and timers keep working until
+    /// `unload()`.
+    package func callClose(_ completion: ((DispatchOutcome) -> Void)? = nil) {
+        guard !closeCalled, let module, !isFailed, !isUnloaded else {
+            completion?(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
+            return
+        }
+        closeCalled = true
+        dispatch(.abort) { context, globals in
+            var call = JSCall(context)
+            call.append(module.controller.duplicate())
+            call.append(context.string("The handler \(name) is being unloaded"))
+            return call.call(globals.abort)
+        }
+        guard module.hasClose else {
+            completion?(isFailed ? .faulted(unavailable) : .ok)
+            return
+        }
+        runLifecycle(kind: 1, origin: .close, function: module.close, completion: completion ?? { _ in })
+    }
+
+    private func runLifecycle(
+        kind: Int, origin: Origin, function: borrowing JSRef, completion: @escaping (DispatchOutcome) -> Void
+    ) {
+        if kind == 0 { openCompletion = completion } else { closeCompletion = completion }
+        var isPending = false
+        let outcome = dispatch(origin) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(kind))
+            call.append(function.duplicate())
+            let result = call.call(globals.lifecycle)
+            isPending = result.bool ?? false
+            return result
+        }
+        guard outcome != .ok || !isPending else { return }
+        let waiting = kind == 0 ? openCompletion : closeCompletion
+        if kind == 0 { openCompletion = nil } else { closeCompletion = nil }
+        waiting?(outcome)
+    }
+
+    /// Aborts ctx.signal and runs close(ctx) if `callClose` has not, stops the handler's timers (`cancelTimer` for
+    /// each pending one), and frees the runtime. Nothing of the handler runs afterwards; later calls are no-ops that
+    /// return `.faulted`. The broker must have stopped reading any bytes `write` handed it for this runtime.
+    package func unload() {
+        guard !isUnloaded else { return }
+        if !closeCalled && !isFailed { callClose() }
+        cancelTimers()
+        let waiting = [openCompletion, closeCompletion].compactMap { $0 }
+        (openCompletion, closeCompletion) = (nil, nil)
+        release()
+        isUnloaded = true
+        failure = "\(name): the handler is unloaded"
+        host = nil
+        for completion in waiting { completion(.faulted("\(name): unloaded before open() or close() finished")) }
+    }
+
+    /// Frees every JavaScript value the runtime holds, then the context and the runtime (QuickJS asserts no leaks).
+    private func release() {
+        module = nil
+        globals = nil
+        bufferClasses = nil
+        readyCompletions.removeAll()
+        context?.nativeHost = nil
+        loader = nil
+        context = nil
+    }
+
+    private func cancelTimers() {
+        let timers = pendingTimers
+        pendingTimers.removeAll()
+        for id in timers.sorted() { host?.cancelTimer(id: id) }
+    }
+
+    // MARK: Dispatch entry points
+
+    /// Hands an accepted connection to `handle(conn, ctx)`. A throw, or a rejection of the promise `handle` returns,
+    /// is a fault: logged, and the connection destroyed through the host.
+    package func acceptConnection(_ connection: ConnectionID, _ info: ConnectionInfo) -> DispatchOutcome {
+        precondition(transport == .tcp, "\(name) is a UDP handler")
+        return dispatch(.handle, connection: connection) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            call.append(context.string(info.remoteAddress))
+            call.append(context.number(info.remotePort))
+            call.append(context.string(info.remoteFamily.rawValue))
+            call.append(context.string(info.localAddress))
+            call.append(context.number(info.localPort))
+            return call.call(globals.accept)
+        }
+    }
+
+    /// Emits 'data' on the connection with a Buffer holding a copy of `bytes` (one ArrayBuffer on the JS heap, no
+    /// Swift allocation).
+    package func deliverData(_ connection: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> DispatchOutcome {
+        dispatch(.event("'data'"), connection: connection) { context, globals in
+            guard let classes = bufferClasses else { preconditionFailure("the globals registered no Buffer") }
+            let buffer = unsafe context.newUint8Array(
+                copying: bytes, constructor: classes.uint8Array, newTarget: classes.buffer)
+            if buffer.isException { return buffer }
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            call.append(buffer)
+            return call.call(globals.data)
+        }
+    }
+
+    /// The peer's FIN: 'end' (once the data before it is consumed), then the connection ends its own side.
+    package func deliverEnd(_ connection: ConnectionID) -> DispatchOutcome {
+        dispatch(.event("'end'"), connection: connection) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            return call.call(globals.end)
+        }
+    }
+
+    /// `byteCount` more bytes of the connection's writes left the host's queue (write callbacks, 'drain', 'finish').
+    package func deliverWritten(_ connection: ConnectionID, byteCount: Int) -> DispatchOutcome {
+        dispatch(.event("a write callback or 'drain'"), connection: connection) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            call.append(context.number(byteCount))
+            return call.call(globals.written)
+        }
+    }
+
+    /// A socket error (`code` like "ECONNRESET", `message` like "read ECONNRESET"); the host then closes the
+    /// connection and delivers its close, where 'error' and then 'close' are emitted.
+    package func deliverError(_ connection: ConnectionID, code: String, message: String) -> DispatchOutcome {
+        dispatch(.event("'error'"), connection: connection) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            call.append(context.string(code))
+            call.append(context.string(message))
+            return call.call(globals.error)
+        }
+    }
+
+    /// The connection is closed and the host no longer reads bytes handed to `write`: pending write callbacks fail,
+    /// 'error' (if one is pending) and then 'close' are emitted, once. The id is free afterwards.
+    package func deliverClose(_ connection: ConnectionID, hadError: Bool) -> DispatchOutcome {
+        dispatch(.event("'close'")) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            call.append(context.bool(hadError))
+            return call.call(globals.close)
+        }
+    }
+
+    /// Calls `message(msg, rinfo, ctx)` with `msg` a Buffer copy of `bytes` and `rinfo = {address, family, port,
+    /// size}`. A throw or a rejection is a logged fault.
+    package func deliverDatagram(
+        _ bytes: UnsafeRawBufferPointer, address: String, family: AddressFamily, port: Int
+    ) -> DispatchOutcome {
+        precondition(transport == .udp, "\(name) is a TCP handler")
+        return dispatch(.message) { context, globals in
+            guard let classes = bufferClasses else { preconditionFailure("the globals registered no Buffer") }
+            let buffer = unsafe context.newUint8Array(
+                copying: bytes, constructor: classes.uint8Array, newTarget: classes.buffer)
+            if buffer.isException { return buffer }
+            var call = JSCall(context)
+            call.append(buffer)
+            call.append(context.string(address))
+            call.append(context.string(family.rawValue))
+            call.append(context.number(port))
+            return call.call(globals.datagram)
+        }
+    }
+
+    /// Runs the callback of timer `id` (setTimeout, setInterval, setImmediate or an internal one) that the host
+    /// scheduled; an id no longer pending is ignored.
+    package func fireTimer(id: Int) -> DispatchOutcome {
+        guard pendingTimers.remove(id) != nil else { return .ok }
+        return dispatch(.timer) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(id))
+            return call.call(globals.timer)
+        }
+    }
+
+    // MARK: Dispatching
+
+    /// Where a fault happened, for the log line.
+    enum Origin: CustomStringConvertible {
+        case open, close, abort, handle, message, timer, destroy
+        case event(String)
+        case named(String)
+
+        var description: String {
+            switch self {
+            case .open: "open()"
+            case .close: "close()"
+            case .abort: "an 'abort' listener of ctx.signal"
+            case .handle: "handle()"
+            case .message: "message()"
+            case .timer: "a timer callback"
+            case .destroy: "destroying a faulted connection"
+            case .event(let event): "a listener of \(event)"
+            case .named(let origin): origin
+            }
+        }
+    }
+
+    /// The one way into JavaScript: `body` runs under the CPU budget, then the jobs it queued run until none is left.
+    /// An exception, an interrupt or an allocation failure becomes a logged fault; for a connection's dispatch, that
+    /// connection is destroyed. Completions that became ready run last, outside JavaScript.
+    @discardableResult
+    private func dispatch(
+        _ origin: Origin, connection: ConnectionID? = nil, _ body: (JSContext, GlobalsHooks) -> JSRef
+    ) -> DispatchOutcome {
+        guard !isFailed, !isUnloaded, let context, let globals else { return .faulted(unavailable) }
+        let runtime = context.runtime
+        runtime.enter()
+        runtime.arm(milliseconds: cpuBudgetMilliseconds)
+        let failures = runtime.allocationFailures
+        var fault: String?
+        do {
+            let result = body(context, globals)
+            if result.isException { fault = faultMessage(context.takeException(), origin, connection) }
+        }
+        drainJobs(context)
+        if runtime.wasInterrupted && !(fault?.contains(budgetText) ?? false) {
+            fault = "\(name): \(Self.place(origin, connection)) exceeded the CPU budget of \(budgetText) and was stopped"
+        }
+        runtime.disarm()
+        if runtime.allocationFailures != failures {
+            fail(in: origin)
+        } else if let fault {
+            host?.log(.error, fault)
+        }
+        if let connection, fault != nil || isFailed { destroyAfterFault(connection) }
+        runReadyCompletions()
+        if isFailed { return .faulted(unavailable) }
+        return fault.map(DispatchOutcome.faulted) ?? .ok
+    }
+
+    /// Runs the job queue dry, logging what throws, then logs the rejections nothing handled. A rejection with the
+    /// interrupt's error is left out: the budget fault already names it.
+    private func drainJobs(_ context: JSContext) {
+        context.runtime.executePendingJobs { failed in
+            host?.log(.error, faultMessage(failed.takeException(), .named("a job"), nil))
+        }
+        for rejection in context.takeUnhandledRejections() {
+            let error = JSError(rejection.reason)
+            if error.isInterrupt && context.runtime.wasInterrupted { continue }
+            host?.log(.error, "\(name): unhandled promise rejection: \(error.description)")
+        }
+    }
+
+    private func destroyAfterFault(_ connection: ConnectionID) {
+        if isFailed {
+            host?.destroy(connection: connection)
+            return
+        }
+        dispatch(.destroy) { context, globals in
+            var call = JSCall(context)
+            call.append(context.number(connection))
+            return call.call(globals.destroy)
+        }
+    }
+
+    /// Marks the runtime failed after an allocation failure: logged once, timers stopped, waiting completions faulted.
+    private func fail(in origin: Origin) {
+        isFailed = true
+        let message =
+            "\(name): out of memory in \(origin) (heap limit \(Self.mebibytes(heapLimit))); "
+            + "the handler is stopped and its connections are closed"
+        failure = message
+        host?.log(.error, message)
+        cancelTimers()
+        for waiting in [openCompletion, closeCompletion].compactMap({ $0 }) {
+            readyCompletions.append((waiting, .faulted(message)))
+        }
+        (openCompletion, closeCompletion) = (nil, nil)
+    }
+
+    private func runReadyCompletions() {
+        while !readyCompletions.isEmpty {
+            let (completion, outcome) = readyCompletions.removeFirst()
+            completion(outcome)
+        }
+    }
+
+    /// Called by the globals script (through `settle`) when the promise of open() or close() settles.
+    func settle(kind: Int, outcome: DispatchOutcome) {
+        let waiting = kind == 0 ? openCompletion : closeCompletion
+        if kind == 0 { openCompletion = nil } else { closeCompletion = nil }
+        if let waiting { readyCompletions.append((waiting, outcome)) }
+    }
+
+    // MARK: Messages
+
+    private var unavailable: String { failure ?? "\(name): the handler is not running" }
+
+    var budgetText: String {
+        cpuBudgetMilliseconds == cpuBudgetMilliseconds.rounded()
+            ? "\(Int(cpuBudgetMilliseconds)) ms" : "\(cpuBudgetMilliseconds) ms"
+    }
+
+    static func mebibytes(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+    }
+
+    private static func place(_ origin: Origin, _ connection: ConnectionID?) -> String {
+        connection.map { "\(origin) (connection \($0))" } ?? "\(origin)"
+    }
+
+    private static func stackSuffix(_ error: JSError?) -> String {
+        guard let stack = error?.stack, !stack.isEmpty else { return "" }
+        return "\n" + (stack.hasSuffix("\n") ? String(stack.dropLast()) : stack)
+    }
+
+    /// The log line of a fault: the handler, where, and the error with its JS stack.
+    func faultMessage(
+        _ error: JSError, _ origin: Origin, _ connection: ConnectionID?, rejected: Bool = false
+    ) -> String {
+        let place = Self.place(origin, connection)
+        if error.isInterrupt {
+            return "\(name): \(place) exceeded the CPU budget of \(budgetText) and was stopped" + Self.stackSuffix(error)
+        }
+        if rejected { return "\(name): \(place) rejected: \(error.description)" }
+        return "\(name): uncaught exception in \(place): \(error.description)"
+    }
+}
+
+/// The hooks the globals script returns, one JS function per broker event; freed before the context.
+final class GlobalsHooks {
+    let modules: JSRef
+    let createContext: JSRef
+    let start: JSRef
+    let lifecycle: JSRef
+    let abort: JSRef
+    let accept: JSRef
+    let data: JSRef
+    let end: JSRef
+    let written: JSRef
+    let error: JSRef
+    let close: JSRef
+    let destroy: JSRef
+    let datagram: JSRef
+    let timer: JSRef
+
+    init(_ hooks: borrowing JSRef) {
+        func hook(_ name: String) -> JSRef {
+            guard let value = hooks.property(name), value.isObject else {
+                preconditionFailure("the globals script returned no \(name)")
+            }
+            return value
+        }
+        modules = hook("modules")
+        createContext = hook("createContext")
+        start = hook("start")
+        lifecycle = hook("lifecycle")
+        abort = hook("abort")
+        accept = hook("accept")
+        data = hook("data")
+        end = hook("end")
+        written = hook("written")
+        error = hook("error")
+        close = hook("close")
+        destroy = hook("destroy")
+        datagram = hook("datagram")
+        timer = hook("timer")
+    }
+}
+
+/// Buffer's class (FastBuffer) and Uint8Array's constructor, for making Buffers without running JavaScript.
+final class BufferClasses {
+    let buffer: JSRef
+    let uint8Array: JSRef
+    init(buffer: consuming JSRef, uint8Array: consuming JSRef) {
+        self.buffer = buffer
+        self.uint8Array = uint8Array
+    }
+}
+
+/// What the evaluated module provides: its entry function (`handle` or `message`), `open` and `close` when it exports
+/// them, and the AbortController behind ctx.signal.
+final class ModuleValues {
+    let entry: JSRef
+    let open: JSRef
+    let close: JSRef
+    let hasOpen: Bool
+    let hasClose: Bool
+    var controller: JSRef
+
+    init(namespace: borrowing JSRef, context: JSContext, entryExport: String, name: String) throws(HandlerLoadError) {
+        func function(_ export: String, required: Bool) throws(HandlerLoadError) -> JSRef? {
+            guard let value = namespace.property(export) else {
+                throw HandlerLoadError("\(name): reading the export \(export) threw")
+            }
+            if value.isFunction { return value }
+            if value.isUndefined && !required { return nil }
+            throw HandlerLoadError(
+                "\(name): the module must export a function named \(export); it exports "
+                    + (value.isUndefined ? "none" : "a \(value.typeName)"))
+        }
+        guard let entry = try function(entryExport, required: true) else { preconditionFailure() }
+        self.entry = entry
+        let open = try function("open", required: false)
+        hasOpen = open != nil
+        self.open = open ?? context.undefined
+        let close = try function("close", required: false)
+        hasClose = close != nil
+        self.close = close ?? context.undefined
+        controller = context.undefined
+    }
+}

@@ -1,0 +1,163 @@
+internal import CQuickJS
+
+/// Making values, reading and setting properties, evaluating scripts and modules, promises.
+extension JSContext {
+    var undefined: JSRef { unsafe JSRef(taking: cqjs_undefined(), in: raw) }
+    var null: JSRef { unsafe JSRef(taking: cqjs_null(), in: raw) }
+
+    func number(_ value: Int) -> JSRef { unsafe JSRef(taking: JS_NewInt64(raw, Int64(value)), in: raw) }
+    func number(_ value: Double) -> JSRef { unsafe JSRef(taking: JS_NewFloat64(raw, value), in: raw) }
+    func bool(_ value: Bool) -> JSRef { unsafe JSRef(taking: JS_NewBool(raw, value ? 1 : 0), in: raw) }
+
+    /// A JavaScript string with `text`'s characters; a native Swift string is read in place.
+    func string(_ text: String) -> JSRef {
+        let made: JSValue? = unsafe text.utf8.withContiguousStorageIfAvailable { bytes in
+            unsafe bytes.withMemoryRebound(to: CChar.self) { chars in
+                unsafe JS_NewStringLen(raw, chars.baseAddress, chars.count)
+            }
+        }
+        if let made = unsafe made { return unsafe JSRef(taking: made, in: raw) }
+        let bytes = Array(text.utf8)
+        let value = unsafe bytes.withUnsafeBufferPointer { buffer in
+            unsafe buffer.withMemoryRebound(to: CChar.self) { chars in
+                unsafe JS_NewStringLen(raw, chars.baseAddress, chars.count)
+            }
+        }
+        return unsafe JSRef(taking: value, in: raw)
+    }
+
+    func newObject() -> JSRef { unsafe JSRef(taking: JS_NewObject(raw), in: raw) }
+
+    var globalObject: JSRef { unsafe JSRef(taking: JS_GetGlobalObject(raw), in: raw) }
+
+    /// Sets `object[name] = value` (an ordinary assignment); false, with the exception discarded, when it throws.
+    @discardableResult
+    func set(_ object: borrowing JSRef, _ name: String, _ value: consuming JSRef) -> Bool {
+        guard unsafe JS_SetPropertyStr(raw, object.raw, name, value.release()) >= 0 else {
+            unsafe JS_FreeValue(raw, JS_GetException(raw))
+            return false
+        }
+        return true
+    }
+
+    /// Leaves a TypeError pending and returns the exception marker a native function returns with it.
+    func throwTypeError(_ message: String) -> JSRef {
+        unsafe JSRef(taking: cqjs_throw_type_error(raw, message), in: raw)
+    }
+
+    /// Leaves a RangeError pending and returns the exception marker.
+    func throwRangeError(_ message: String) -> JSRef {
+        unsafe JSRef(taking: cqjs_throw_range_error(raw, message), in: raw)
+    }
+
+    // MARK: Scripts and modules
+
+    /// Runs `source` as a strict-mode script named `name` (the name stack traces show) and returns its completion
+    /// value.
+    func evaluateScript(_ source: String, name: String) throws(JSError) -> JSRef {
+        var text = Array(source.utf8)
+        let count = text.count
+        text.append(0)  // JS_Eval requires input[length] == 0
+        let result: JSValue = unsafe text.withUnsafeBufferPointer { buffer in
+            unsafe buffer.withMemoryRebound(to: CChar.self) { chars in
+                unsafe JS_Eval(raw, chars.baseAddress, count, name, cqjs_eval_strict_script())
+            }
+        }
+        let value = unsafe JSRef(taking: result, in: raw)
+        if value.isException { throw takeException() }
+        return value
+    }
+
+    /// Links and evaluates `module` with everything it imports (each module runs once per context). The result is
+    /// the promise of the evaluation (top-level await settles it), or the exception marker with the exception pending.
+    func evaluate(_ module: JSModule) -> JSRef {
+        unsafe JSRef(taking: JS_EvalFunction(raw, cqjs_module_value(raw, module.raw)), in: raw)
+    }
+
+    /// The namespace object of an evaluated (or at least linked) module.
+    func namespace(of module: JSModule) throws(JSError) -> JSRef {
+        let namespace = unsafe JSRef(taking: JS_GetModuleNamespace(raw, module.raw), in: raw)
+        if namespace.isException { throw takeException() }
+        return namespace
+    }
+
+    /// Sets an export of a C module made by `newCModule`, from its initializer; false with an exception pending.
+    func setModuleExport(_ module: JSModule, _ name: String, _ value: consuming JSRef) -> Bool {
+        unsafe JS_SetModuleExport(raw, module.raw, name, value.release()) == 0
+    }
+
+    // MARK: Promises
+
+    enum PromiseState { case pending, fulfilled, rejected }
+
+    /// The state of `value` when it is a promise; nil for anything else.
+    func promiseState(_ value: borrowing JSRef) -> PromiseState? {
+        guard value.isObject else { return nil }
+        switch unsafe JS_PromiseState(raw, value.raw) {
+        case JS_PROMISE_PENDING: return .pending
+        case JS_PROMISE_FULFILLED: return .fulfilled
+        case JS_PROMISE_REJECTED: return .rejected
+        default: return nil
+        }
+    }
+
+    /// The value a settled promise holds (its fulfilment value or rejection reason).
+    func promiseResult(_ promise: borrowing JSRef) -> JSRef {
+        unsafe JSRef(taking: JS_PromiseResult(raw, promise.raw), in: raw)
+    }
+}
+
+/// The arguments of one call from Swift into JavaScript (at most eight), owned until the call is over. It lives on the
+/// stack, so a call through it allocates nothing in Swift.
+@safe struct JSCall: ~Copyable {
+    static let capacity = 8
+    private let context: OpaquePointer
+    private var values: (JSValue, JSValue, JSValue, JSValue, JSValue, JSValue, JSValue, JSValue)
+    private(set) var count = 0
+
+    init(_ context: JSContext) {
+        let undefined = unsafe cqjs_undefined()
+        unsafe self.context = context.raw
+        unsafe values = (undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined)
+    }
+
+    deinit {
+        unsafe withUnsafePointer(to: values) { tuple in
+            let values = unsafe UnsafeRawPointer(tuple).assumingMemoryBound(to: JSValue.self)
+            for index in 0..<count { unsafe JS_FreeValue(context, values[index]) }
+        }
+    }
+
+    /// Adds one argument; the call owns it from now on.
+    mutating func append(_ value: consuming JSRef) {
+        precondition(count < Self.capacity, "a JSCall takes at most \(Self.capacity) arguments")
+        let raw = unsafe value.release()
+        unsafe withUnsafeMutablePointer(to: &values) { tuple in
+            unsafe UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: JSValue.self)[count] = raw
+        }
+        count += 1
+    }
+
+    /// Calls `function` with `this` undefined. The result is the exception marker when it threw (the exception stays
+    /// pending in the context).
+    mutating func call(_ function: borrowing JSRef) -> JSRef {
+        let count = Int32(self.count)
+        let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
+            unsafe JS_Call(
+                context, function.raw, cqjs_undefined(), count,
+                UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: JSValue.self))
+        }
+        return unsafe JSRef(taking: result, in: context)
+    }
+
+    /// `Reflect.construct(constructor, arguments, newTarget)`: the object gets `newTarget.prototype`.
+    mutating func construct(_ constructor: borrowing JSRef, newTarget: borrowing JSRef) -> JSRef {
+        let count = Int32(self.count)
+        let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
+            unsafe JS_CallConstructor2(
+                context, constructor.raw, newTarget.raw, count,
+                UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: JSValue.self))
+        }
+        return unsafe JSRef(taking: result, in: context)
+    }
+}

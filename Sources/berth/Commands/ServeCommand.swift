@@ -1,0 +1,36 @@
+import BerthBroker
+import BerthCompiler
+import BerthPlan
+import Foundation
+
+/// `berth serve DIR`: compile with the same compiler as `validate`, log what is refused, then run the broker.
+enum ServeCommand {
+    static func serve(_ arguments: CompileArguments, _ serve: ServeArguments) throws(CommandFailure) -> ExitCode {
+        let log = BrokerLog(format: serve.logFormat == "json" ? .json : .text)
+        let plan = try CompileCommand.compile(arguments)
+        for diagnostic in plan.diagnostics where diagnostic.severity != .info {
+            let level: BrokerLog.Level = diagnostic.severity == .error ? .error : .warn
+            var fields = [("code", diagnostic.code.rawValue)]
+            if let location = diagnostic.location { fields.append(("at", location.description)) }
+            if let hint = diagnostic.hint { fields.append(("hint", hint)) }
+            log.log(level, diagnostic.message, fields: fields)
+        }
+        for entry in plan.refused {
+            log.log(.error, "refused \(entry.file)", fields: [("reasons", entry.reasons.map(\.rawValue).joined(separator: ","))])
+        }
+        if arguments.isStrict, plan.diagnostics.hasErrors || plan.diagnostics.warningCount > 0 {
+            log.log(.error, "not starting: --strict and the folder has \(plan.diagnostics.errorCount) errors, \(plan.diagnostics.warningCount) warnings")
+            return .errors
+        }
+        let options = ServeOptions(
+            bindAddress: serve.bindAddress, cpuBudgetMilliseconds: serve.cpuBudgetMilliseconds,
+            heapLimitBytes: serve.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds)
+        do {
+            let folder = URL(fileURLWithPath: arguments.folder).resolvingSymlinksInPath().path
+            try Broker(plan: plan, folder: folder, options: options, log: log).run()
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        return .success
+    }
+}

@@ -1,0 +1,172 @@
+@testable import BerthJS
+import BerthPlan
+import BerthTestSupport
+import Testing
+
+/// A HandlerHost for tests: records logs, runs timers when the test advances its clock, and simulates the native
+/// sockets. Writes are "sent" synchronously up to `syncWriteLimit` bytes; the rest stays queued as the pointer the
+/// runtime lent (zero-copy, as the broker does) until the test flushes it.
+final class FakeHandlerHost: HandlerHost {
+    struct Timer {
+        var due: Double
+        var sequence: Int
+    }
+
+    struct Datagram: Equatable {
+        var bytes: [UInt8]
+        var address: String
+        var port: Int
+    }
+
+    var logs: [(level: LogLevel, message: String)] = []
+    var now = 1000.0
+    var timers: [Int: Timer] = [:]
+    private var sequence = 0
+    /// Bytes each write may send during the call; the rest waits for `flush`.
+    var syncWriteLimit = Int.max
+    /// Bytes sent per connection, in order.
+    var sent: [ConnectionID: [UInt8]] = [:]
+    /// Lent, unsent byte ranges per connection, oldest first.
+    var queued: [ConnectionID: [UnsafeRawBufferPointer]] = [:]
+    var ended: [ConnectionID] = []
+    var destroyed: [ConnectionID] = []
+    var paused: Set<ConnectionID> = []
+    var pauseCalls = 0
+    var resumeCalls = 0
+    var noDelay: [ConnectionID: Bool] = [:]
+    var keepAlive: [ConnectionID: (Bool, Int)] = [:]
+    var datagrams: [Datagram] = []
+    var cancelled: [Int] = []
+
+    func log(_ level: LogLevel, _ message: String) { logs.append((level, message)) }
+    func monotonicMilliseconds() -> Double { now }
+
+    func scheduleTimer(id: Int, afterMilliseconds: Double) {
+        sequence += 1
+        timers[id] = Timer(due: now + afterMilliseconds, sequence: sequence)
+    }
+
+    func cancelTimer(id: Int) {
+        cancelled.append(id)
+        timers[id] = nil
+    }
+
+    func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        if queued[connection, default: []].isEmpty {
+            count = min(bytes.count, syncWriteLimit)
+            sent[connection, default: []].append(contentsOf: unsafe bytes[0..<count])
+        }
+        if count < bytes.count {
+            queued[connection, default: []].append(unsafe UnsafeRawBufferPointer(rebasing: bytes[count...]))
+        }
+        return count
+    }
+
+    func end(connection: ConnectionID) { ended.append(connection) }
+    func destroy(connection: ConnectionID) { destroyed.append(connection) }
+    func pause(connection: ConnectionID) {
+        pauseCalls += 1
+        paused.insert(connection)
+    }
+    func resume(connection: ConnectionID) {
+        resumeCalls += 1
+        paused.remove(connection)
+    }
+    func setNoDelay(connection: ConnectionID, _ isEnabled: Bool) { noDelay[connection] = isEnabled }
+    func setKeepAlive(connection: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int) {
+        keepAlive[connection] = (isEnabled, initialDelayMilliseconds)
+    }
+    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int) {
+        datagrams.append(Datagram(bytes: Array(unsafe datagram), address: address, port: port))
+    }
+
+    // MARK: Driving the runtime
+
+    /// Sends up to `limit` queued bytes of `connection` (reading the lent memory now) and reports them written.
+    @discardableResult
+    func flush(_ connection: ConnectionID, _ runtime: HandlerRuntime, limit: Int = Int.max) -> DispatchOutcome {
+        var remaining = limit
+        var count = 0
+        while remaining > 0, var first = queued[connection]?.first {
+            let take = min(first.count, remaining)
+            sent[connection, default: []].append(contentsOf: unsafe first[0..<take])
+            remaining -= take
+            count += take
+            if take == first.count {
+                queued[connection]?.removeFirst()
+            } else {
+                first = unsafe UnsafeRawBufferPointer(rebasing: first[take...])
+                queued[connection]?[0] = first
+            }
+        }
+        return runtime.deliverWritten(connection, byteCount: count)
+    }
+
+    func queuedCount(_ connection: ConnectionID) -> Int {
+        queued[connection, default: []].reduce(0) { $0 + $1.count }
+    }
+
+    /// Advances the clock by `milliseconds`, firing due timers in order of due time (then of scheduling).
+    func advance(_ milliseconds: Double, _ runtime: HandlerRuntime) {
+        let target = now + milliseconds
+        while let (id, timer) = timers.filter({ $0.value.due <= target }).min(by: {
+            ($0.value.due, $0.value.sequence) < ($1.value.due, $1.value.sequence)
+        }) {
+            now = max(now, timer.due)
+            timers[id] = nil
+            _ = runtime.fireTimer(id: id)
+        }
+        now = target
+    }
+
+    /// Runs what is due now (setImmediate and 0 ms timers).
+    func runDue(_ runtime: HandlerRuntime) { advance(0, runtime) }
+
+    func text(_ connection: ConnectionID) -> String { String(decoding: sent[connection, default: []], as: UTF8.self) }
+
+    var errors: [String] { logs.filter { $0.level == .error }.map(\.message) }
+    var output: [String] { logs.filter { $0.level != .error }.map(\.message) }
+}
+
+/// A handler folder in a temporary directory, and runtimes over it that the test unloads.
+final class HandlerFixture {
+    let folder: TemporaryFolder
+    let host = FakeHandlerHost()
+
+    init(_ files: [String: String]) throws {
+        folder = try TemporaryFolder()
+        try folder.write(files)
+    }
+
+    func runtime(
+        _ entry: String, transport: Transport = .tcp, heapLimit: Int = 16 << 20, budget: Double = 200,
+        host: FakeHandlerHost? = nil
+    ) throws -> HandlerRuntime {
+        try HandlerRuntime(
+            folder: folder.path, entry: entry, name: String(entry.prefix { $0 != "." }), transport: transport,
+            port: 7000, heapLimit: heapLimit, cpuBudgetMilliseconds: budget, host: host ?? self.host)
+    }
+
+    /// A TCP handler file "t.tcp.7000.port.js" with `source`, loaded.
+    static func tcp(_ source: String, files: [String: String] = [:]) throws -> (HandlerFixture, HandlerRuntime) {
+        let fixture = try HandlerFixture(files.merging(["t.tcp.7000.port.js": source]) { $1 })
+        return (fixture, try fixture.runtime("t.tcp.7000.port.js"))
+    }
+}
+
+let peer = ConnectionInfo(
+    remoteAddress: "192.0.2.7", remotePort: 50_000, remoteFamily: .ipv4, localAddress: "192.0.2.1", localPort: 7000)
+
+extension HandlerRuntime {
+    /// Delivers `text` as UTF-8 bytes.
+    @discardableResult
+    func deliver(_ connection: ConnectionID, _ text: String) -> DispatchOutcome {
+        deliver(connection, Array(text.utf8))
+    }
+
+    @discardableResult
+    func deliver(_ connection: ConnectionID, _ bytes: [UInt8]) -> DispatchOutcome {
+        bytes.withUnsafeBytes { unsafe deliverData(connection, $0) }
+    }
+}
