@@ -16,6 +16,7 @@ package final class Broker {
     /// `close(ctx)`, let open connections finish for the grace period, destroy the rest. A second signal exits at once.
     package func run() throws {
         Self.raiseFileLimit()
+        Self.unblockShutdownSignals()
         let loop = try EventLoop()
         var instances: [HandlerInstance] = []
         for endpoint in plan.endpoints {
@@ -66,6 +67,16 @@ package final class Broker {
         loop.run()
         loop.close()
         log.log(.info, "stopped")
+    }
+
+    /// A parent that spawned us from a thread with SIGTERM/SIGINT blocked (test runners, some supervisors) passes that
+    /// mask on; the broker must still hear them.
+    private static func unblockShutdownSignals() {
+        var set = sigset_t()
+        unsafe sigemptyset(&set)
+        unsafe sigaddset(&set, SIGTERM)
+        unsafe sigaddset(&set, SIGINT)
+        _ = unsafe pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// A broker holds a socket per connection: lift the soft descriptor limit to the hard one, as Node and HAProxy do.

@@ -85,7 +85,7 @@ import Testing
               socket.setEncoding("utf8");
               socket.on("data", (d) => { got += d; if (got.length >= want.length) socket.end(); });
               socket.on("error", (e) => { bad++; console.error(String(e)); });
-              socket.on("close", () => { if (got !== want) bad++; if (++done === CONNECTIONS) { console.log(`done ${bad}`); } });
+              socket.on("close", () => { if (got !== want) bad++; if (++done === CONNECTIONS) { console.log(`done ${bad}`); process.exit(0); } });
             }
             setTimeout(() => { console.log(`timeout done=${done} bad=${bad}`); process.exit(1); }, 120000);
             """, timeout: 150)
