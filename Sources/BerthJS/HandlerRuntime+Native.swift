@@ -32,7 +32,7 @@ extension HandlerRuntime: JSNativeHost {
         case .now:
             return context.number(host?.monotonicMilliseconds() ?? 0)
         case .randomFill:
-            _ = arguments.withBytes(0) { unsafe Self.fillRandom($0) }
+            _ = unsafe arguments.withBytes(0) { unsafe Self.fillRandom($0) }
         case .scheduleTimer:
             guard let id = arguments.int(0) else { break }
             pendingTimers.insert(id)
@@ -41,7 +41,7 @@ extension HandlerRuntime: JSNativeHost {
             if let id = arguments.int(0), pendingTimers.remove(id) != nil { host?.cancelTimer(id: id) }
         case .write:
             guard let id = arguments.int(0), let host else { return context.number(0) }
-            let written = arguments.withBytes(1) { bytes in
+            let written = unsafe arguments.withBytes(1) { bytes in
                 unsafe host.write(connection: id, bytes: UnsafeRawBufferPointer(bytes))
             }
             return context.number(min(max(written ?? 0, 0), Int(Int32.max)))
@@ -62,7 +62,7 @@ extension HandlerRuntime: JSNativeHost {
             }
         case .send:
             guard let address = arguments.string(1), let port = arguments.int(2), let host else { break }
-            _ = arguments.withBytes(0) { bytes in
+            _ = unsafe arguments.withBytes(0) { bytes in
                 unsafe host.send(datagram: UnsafeRawBufferPointer(bytes), to: address, port: port)
             }
         case .encodeUTF8:
@@ -81,22 +81,24 @@ extension HandlerRuntime: JSNativeHost {
             let start = arguments.int(1) ?? 0
             let end = arguments.int(2)
             let isFatal = arguments.bool(3) ?? false
-            let decoded: JSRef? = arguments.withBytes(0) { bytes in
+            let decoded: JSRef? = unsafe arguments.withBytes(0) { bytes in
                 let upper = min(end ?? bytes.count, bytes.count)
                 let lower = min(max(start, 0), upper)
                 let slice = unsafe UnsafeRawBufferPointer(rebasing: bytes[lower..<upper])
-                if isFatal && !UTF8Text.isValid(slice) { return context.undefined }
+                if isFatal && !(unsafe UTF8Text.isValid(slice)) { return context.undefined }
                 return unsafe context.string(utf8: slice)
             }
             guard let decoded else { return context.throwTypeError("decodeUTF8 takes a typed array") }
             return decoded
         case .utf8Length:
-            return context.number(arguments.withUTF8(0) { $0.count } ?? 0)
+            return context.number(unsafe arguments.withUTF8(0) { $0.count } ?? 0)
         case .writeUTF8:
             let offset = arguments.int(2) ?? 0
             let limit = arguments.int(3) ?? Int.max
-            let written = arguments.withUTF8(0) { source in
-                arguments.withBytes(1) { target in unsafe Self.writeUTF8(source, into: target, at: offset, limit: limit) }
+            let written = unsafe arguments.withUTF8(0) { source in
+                unsafe arguments.withBytes(1) { target in
+                    unsafe Self.writeUTF8(source, into: target, at: offset, limit: limit)
+                }
             }
             return context.number((written ?? 0) ?? 0)
         case .fault:

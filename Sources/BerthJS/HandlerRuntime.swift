@@ -31,6 +31,8 @@ package final class HandlerRuntime {
     /// Ids of the host timers scheduled and not yet fired or cancelled.
     var pendingTimers: Set<Int> = []
     private var failure: String?
+    /// True while JavaScript runs: a host method that calls back in trips a precondition instead of corrupting state.
+    private var isRunning = false
     private var closeCalled = false
     private var openCompletion: ((DispatchOutcome) -> Void)?
     private var closeCompletion: ((DispatchOutcome) -> Void)?
@@ -168,14 +170,19 @@ package final class HandlerRuntime {
         module = exports
     }
 
-    /// Sets the exports of node:buffer or node:events from the globals script's `modules`, when a module imports one.
+    /// Sets the exports of node:buffer or node:events, as the loader declared them, from the globals script's
+    /// `modules`, when a module imports one.
     private func initializeBuiltin(_ builtin: JSModule, in context: JSContext) -> Bool {
-        guard let globals, let exports = globals.modules.property(context.name(of: builtin)), exports.isObject else {
-            context.throwInternalError("\(context.name(of: builtin)) is not available")
+        let name = context.name(of: builtin)
+        guard let globals, let declared = ModuleLoader.builtins.first(where: { $0.name == name }),
+            let exports = globals.modules.property(name), exports.isObject
+        else {
+            context.throwInternalError("\(name) is not available")
             return false
         }
-        for name in exports.ownPropertyNames {
-            guard let value = exports.property(name), context.setModuleExport(builtin, name, value) else {
+        for export in declared.exports {
+            guard let value = exports.property(export), context.setModuleExport(builtin, export, value) else {
+                context.throwInternalError("\(name) could not export \(export)")
                 return false
             }
         }
@@ -197,44 +204,48 @@ package final class HandlerRuntime {
     /// the promise it returns settles otherwise (during a later dispatch, after JavaScript is left). `.faulted` means
     /// the handler failed to start. Without an `open` export the completion runs at once with `.ok`.
     package func callOpen(_ completion: @escaping (DispatchOutcome) -> Void) {
-        guard let module, module.hasOpen, !isFailed, !isUnloaded else {
+        guard module?.hasOpen == true, !isFailed, !isUnloaded else {
             completion(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
             return
         }
-        runLifecycle(kind: 0, origin: .open, function: module.open, completion: completion)
+        openCompletion = completion
+        runLifecycle(kind: 0, origin: .open)
     }
 
     /// Aborts `ctx.signal` (its 'abort' event runs, with an AbortError DOMException as `reason`), then runs
     /// `close(ctx)` and calls `completion` as `callOpen` does. Runs once; connections and timers keep working until
     /// `unload()`.
     package func callClose(_ completion: ((DispatchOutcome) -> Void)? = nil) {
-        guard !closeCalled, let module, !isFailed, !isUnloaded else {
+        guard !closeCalled, module != nil, !isFailed, !isUnloaded else {
             completion?(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
             return
         }
         closeCalled = true
         dispatch(.abort) { context, globals in
+            guard let module else { return context.undefined }
             var call = JSCall(context)
             call.append(module.controller.duplicate())
             call.append(context.string("The handler \(name) is being unloaded"))
             return call.call(globals.abort)
         }
-        guard module.hasClose else {
-            completion?(isFailed ? .faulted(unavailable) : .ok)
+        guard module?.hasClose == true, !isFailed, !isUnloaded else {
+            completion?(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
             return
         }
-        runLifecycle(kind: 1, origin: .close, function: module.close, completion: completion ?? { _ in })
+        closeCompletion = completion ?? { _ in }
+        runLifecycle(kind: 1, origin: .close)
     }
 
-    private func runLifecycle(
-        kind: Int, origin: Origin, function: borrowing JSRef, completion: @escaping (DispatchOutcome) -> Void
-    ) {
-        if kind == 0 { openCompletion = completion } else { closeCompletion = completion }
+    /// Calls open (kind 0) or close (kind 1) through the globals' `lifecycle` hook, which reports a returned promise's
+    /// settling through `settle`. The completion runs here unless a promise is still pending. No JavaScript value is
+    /// held by this frame or its callers when a completion runs: a completion may unload the runtime.
+    private func runLifecycle(kind: Int, origin: Origin) {
         var isPending = false
         let outcome = dispatch(origin) { context, globals in
+            guard let module else { return context.undefined }
             var call = JSCall(context)
             call.append(context.number(kind))
-            call.append(function.duplicate())
+            call.append(kind == 0 ? module.open.duplicate() : module.close.duplicate())
             let result = call.call(globals.lifecycle)
             isPending = result.bool ?? false
             return result
@@ -249,6 +260,7 @@ package final class HandlerRuntime {
     /// each pending one), and frees the runtime. Nothing of the handler runs afterwards; later calls are no-ops that
     /// return `.faulted`. The broker must have stopped reading any bytes `write` handed it for this runtime.
     package func unload() {
+        precondition(!isRunning, "\(name): unload() called from inside JavaScript (a HandlerHost method)")
         guard !isUnloaded else { return }
         if !closeCalled && !isFailed { callClose() }
         cancelTimers()
@@ -409,12 +421,39 @@ package final class HandlerRuntime {
 
     /// The one way into JavaScript: `body` runs under the CPU budget, then the jobs it queued run until none is left.
     /// An exception, an interrupt or an allocation failure becomes a logged fault; for a connection's dispatch, that
-    /// connection is destroyed. Completions that became ready run last, outside JavaScript.
+    /// connection is destroyed. Completions that became ready run last, once JavaScript and every reference this
+    /// dispatch took are left behind (a completion may unload the runtime).
     @discardableResult
     private func dispatch(
         _ origin: Origin, connection: ConnectionID? = nil, _ body: (JSContext, GlobalsHooks) -> JSRef
     ) -> DispatchOutcome {
-        guard !isFailed, !isUnloaded, let context, let globals else { return .faulted(unavailable) }
+        precondition(!isRunning, "\(name): HandlerRuntime entered again from inside JavaScript (a HandlerHost method)")
+        guard !isFailed, !isUnloaded else { return .faulted(unavailable) }
+        let fault = run(origin, connection, body)
+        if let connection, fault != nil || isFailed {
+            if isFailed {
+                host?.destroy(connection: connection)
+            } else {
+                run(.destroy, nil) { context, globals in
+                    var call = JSCall(context)
+                    call.append(context.number(connection))
+                    return call.call(globals.destroy)
+                }
+            }
+        }
+        runReadyCompletions()
+        if isFailed { return .faulted(unavailable) }
+        return fault.map(DispatchOutcome.faulted) ?? .ok
+    }
+
+    /// One entry into JavaScript and the job queue after it; returns the fault it logged, if any.
+    @discardableResult
+    private func run(
+        _ origin: Origin, _ connection: ConnectionID?, _ body: (JSContext, GlobalsHooks) -> JSRef
+    ) -> String? {
+        guard !isFailed, let context, let globals else { return nil }
+        isRunning = true
+        defer { isRunning = false }
         let runtime = context.runtime
         runtime.enter()
         runtime.arm(milliseconds: cpuBudgetMilliseconds)
@@ -422,11 +461,18 @@ package final class HandlerRuntime {
         var fault: String?
         do {
             let result = body(context, globals)
-            if result.isException { fault = faultMessage(context.takeException(), origin, connection) }
+            if result.isException {
+                var error = context.takeException()
+                if error.isOutOfMemory && error.stack == nil && runtime.allocationFailures == failures {
+                    error = JSError(name: "Uncaught", message: "null")  // `throw null`, not QuickJS out of memory
+                }
+                fault = faultMessage(error, origin, connection)
+            }
         }
         drainJobs(context)
         if runtime.wasInterrupted && !(fault?.contains(budgetText) ?? false) {
-            fault = "\(name): \(Self.place(origin, connection)) exceeded the CPU budget of \(budgetText) and was stopped"
+            fault =
+                "\(name): \(Self.place(origin, connection)) exceeded the CPU budget of \(budgetText) and was stopped"
         }
         runtime.disarm()
         if runtime.allocationFailures != failures {
@@ -434,10 +480,7 @@ package final class HandlerRuntime {
         } else if let fault {
             host?.log(.error, fault)
         }
-        if let connection, fault != nil || isFailed { destroyAfterFault(connection) }
-        runReadyCompletions()
-        if isFailed { return .faulted(unavailable) }
-        return fault.map(DispatchOutcome.faulted) ?? .ok
+        return fault
     }
 
     /// Runs the job queue dry, logging what throws, then logs the rejections nothing handled. A rejection with the
@@ -450,18 +493,6 @@ package final class HandlerRuntime {
             let error = JSError(rejection.reason)
             if error.isInterrupt && context.runtime.wasInterrupted { continue }
             host?.log(.error, "\(name): unhandled promise rejection: \(error.description)")
-        }
-    }
-
-    private func destroyAfterFault(_ connection: ConnectionID) {
-        if isFailed {
-            host?.destroy(connection: connection)
-            return
-        }
-        dispatch(.destroy) { context, globals in
-            var call = JSCall(context)
-            call.append(context.number(connection))
-            return call.call(globals.destroy)
         }
     }
 
@@ -522,7 +553,8 @@ package final class HandlerRuntime {
     ) -> String {
         let place = Self.place(origin, connection)
         if error.isInterrupt {
-            return "\(name): \(place) exceeded the CPU budget of \(budgetText) and was stopped" + Self.stackSuffix(error)
+            return "\(name): \(place) exceeded the CPU budget of \(budgetText) and was stopped"
+                + Self.stackSuffix(error)
         }
         if rejected { return "\(name): \(place) rejected: \(error.description)" }
         return "\(name): uncaught exception in \(place): \(error.description)"

@@ -1,7 +1,8 @@
-@testable import BerthJS
 import BerthPlan
 import BerthTestSupport
 import Testing
+
+@testable import BerthJS
 
 /// A HandlerHost for tests: records logs, runs timers when the test advances its clock, and simulates the native
 /// sockets. Writes are "sent" synchronously up to `syncWriteLimit` bytes; the rest stays queued as the pointer the

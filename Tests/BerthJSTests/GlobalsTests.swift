@@ -4,7 +4,8 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct GlobalsTests {
     @Test func eventEmitter() throws {
-        try NodeComparison.expectSame(#"""
+        try NodeComparison.expectSame(
+            #"""
             import { EventEmitter, once, on } from 'node:events';
             import EE from 'events';
             const e = new EventEmitter();
@@ -65,7 +66,8 @@ struct GlobalsTests {
     }
 
     @Test func consoleFormatting() throws {
-        try NodeComparison.expectSame(#"""
+        try NodeComparison.expectSame(
+            #"""
             console.log('%s|%s|%s|%s', 'str', 42, { a: 1 }, [1, 2]);
             console.log('%d %i %f %j %%', '42', 3.9, '1.5x', { a: [1] });
             console.log('%s', null, undefined, 'x', 3);
@@ -113,7 +115,8 @@ struct GlobalsTests {
     }
 
     @Test func textEncoderAndStreamingDecoder() throws {
-        try NodeComparison.expectSame(#"""
+        try NodeComparison.expectSame(
+            #"""
             const bytes = new TextEncoder().encode('a€😀b');
             console.log(Array.from(bytes).join());
             const decoder = new TextDecoder();
@@ -150,7 +153,8 @@ struct GlobalsTests {
     }
 
     @Test func abortControllerAndEventTarget() throws {
-        try NodeComparison.expectSame(#"""
+        try NodeComparison.expectSame(
+            #"""
             const controller = new AbortController();
             const events = [];
             controller.signal.addEventListener('abort', (event) => events.push(['listener', event.type, event instanceof Event, controller.signal.aborted, String(controller.signal.reason)]));
@@ -195,7 +199,8 @@ struct GlobalsTests {
     }
 
     @Test func base64CryptoAndPerformance() throws {
-        try NodeComparison.expectSame(#"""
+        try NodeComparison.expectSame(
+            #"""
             console.log(btoa('hello'), btoa('\xff\xfe'), atob('aGVsbG8='), atob(' aGVs bG8 '), JSON.stringify(atob('//8=')), atob('aGk'));
             for (const bad of ['*', 'abcde', 'ab=c', 'a===', 'é', 'abc=', 'ab==', 'abc==', 'a=', 'abcd=', 'a====', 'abcde=', 'abcde==', 'abcde===']) {
               try { atob(bad); console.log('decoded', bad); } catch (error) { console.log(error.name, error.message, error instanceof DOMException, error.code); }

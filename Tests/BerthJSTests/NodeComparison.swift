@@ -1,7 +1,8 @@
-@testable import BerthJS
 import BerthTestSupport
 import Foundation
 import Testing
+
+@testable import BerthJS
 
 /// Runs the same ES module in Node (/usr/bin/node, the reference) and in a berth handler runtime, and compares what
 /// each printed with console.log, line by line.
@@ -55,10 +56,14 @@ enum NodeComparison {
     }
 
     /// Expects berth to print exactly what Node prints for `script`, naming each differing line and `labels`.
-    static func expectSame(_ script: String, labels: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectSame(_ script: String, labels: [String] = [], sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         let (node, berth, faults) = try run(script)
         #expect(faults == [], sourceLocation: sourceLocation)
-        #expect(node.count == berth.count, "line counts differ: node \(node.count), berth \(berth.count)", sourceLocation: sourceLocation)
+        #expect(
+            node.count == berth.count, "line counts differ: node \(node.count), berth \(berth.count)",
+            sourceLocation: sourceLocation)
         for index in 0..<max(node.count, berth.count) {
             let expected = index < node.count ? node[index] : "<none>"
             let actual = index < berth.count ? berth[index] : "<none>"

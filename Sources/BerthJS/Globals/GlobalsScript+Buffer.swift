@@ -1,733 +1,765 @@
 extension GlobalsScript {
     /// `Buffer`: a Uint8Array subclass with the Node API handlers use; UTF-8 goes through native code.
     static let buffer = #"""
-class FastBuffer extends Uint8Array {}
-hostRegisterBuffer(FastBuffer, Uint8Array);
+        class FastBuffer extends Uint8Array {}
+        hostRegisterBuffer(FastBuffer, Uint8Array);
 
-const kMaxLength = 2 ** 32;
-const uint8Subarray = Uint8Array.prototype.subarray;
-const float32Array = new Float32Array(1);
-const float32Bytes = new Uint8Array(float32Array.buffer);
-const float64Array = new Float64Array(1);
-const float64Bytes = new Uint8Array(float64Array.buffer);
-const hexTable = Array.from({ length: 256 }, (_, byte) => (byte < 16 ? '0' : '') + byte.toString(16));
-const base64Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const base64UrlAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-// Both alphabets decode (as in Node); -1 marks bytes that are not base64 digits.
-const base64Values = new Int8Array(256).fill(-1);
-for (let index = 0; index < 64; index++) {
-  base64Values[base64Alphabet.charCodeAt(index)] = index;
-  base64Values[base64UrlAlphabet.charCodeAt(index)] = index;
-}
-
-function normalizeEncoding(encoding) {
-  if (encoding === undefined || encoding === null || encoding === 'utf8' || encoding === 'utf-8') return 'utf8';
-  switch (`${encoding}`.toLowerCase()) {
-    case 'utf8': case 'utf-8': return 'utf8';
-    case 'hex': return 'hex';
-    case 'base64': return 'base64';
-    case 'base64url': return 'base64url';
-    case 'latin1': case 'binary': return 'latin1';
-    case 'ascii': return 'ascii';
-    case 'ucs2': case 'ucs-2': case 'utf16le': case 'utf-16le': return 'utf16le';
-    case '': return 'utf8';
-    default: return undefined;
-  }
-}
-
-function encodingOrThrow(encoding) {
-  const normalized = normalizeEncoding(encoding);
-  if (normalized === undefined) throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
-  return normalized;
-}
-
-function base64ByteLength(text) {
-  let length = text.length;
-  if (length > 0 && text.charCodeAt(length - 1) === 0x3d) length--;
-  if (length > 1 && text.charCodeAt(length - 1) === 0x3d) length--;
-  return (length * 3) >>> 2;
-}
-
-function byteLengthOf(text, encoding) {
-  switch (encoding) {
-    case 'utf8': return utf8Length(text);
-    case 'latin1': case 'ascii': return text.length;
-    case 'utf16le': return text.length * 2;
-    case 'hex': return text.length >>> 1;
-    default: return base64ByteLength(text);
-  }
-}
-
-// Writes `text` into bytes [offset, offset + length) of `target`; returns the number of bytes written.
-function writeString(target, text, offset, length, encoding) {
-  switch (encoding) {
-    case 'utf8':
-      return writeUTF8(text, target, offset, length);
-    case 'latin1': case 'ascii': {
-      const count = Math.min(text.length, length);
-      for (let index = 0; index < count; index++) target[offset + index] = text.charCodeAt(index);
-      return count;
-    }
-    case 'utf16le': {
-      const count = Math.min(text.length, length >>> 1);
-      for (let index = 0; index < count; index++) {
-        const code = text.charCodeAt(index);
-        target[offset + index * 2] = code & 0xff;
-        target[offset + index * 2 + 1] = code >>> 8;
-      }
-      return count * 2;
-    }
-    case 'hex': {
-      const count = Math.min(text.length >>> 1, length);
-      for (let index = 0; index < count; index++) {
-        const byte = Number.parseInt(text.slice(index * 2, index * 2 + 2), 16);
-        if (Number.isNaN(byte) || !/^[0-9a-fA-F]{2}$/.test(text.slice(index * 2, index * 2 + 2))) return index;
-        target[offset + index] = byte;
-      }
-      return count;
-    }
-    default: {
-      // base64 and base64url: non-digits are skipped, the first '=' ends the data.
-      let written = 0;
-      let accumulator = 0;
-      let bits = 0;
-      for (let index = 0; index < text.length && written < length; index++) {
-        const code = text.charCodeAt(index);
-        if (code === 0x3d) break;
-        const value = code < 256 ? base64Values[code] : -1;
-        if (value < 0) continue;
-        accumulator = (accumulator << 6) | value;
-        bits += 6;
-        if (bits >= 8) {
-          bits -= 8;
-          target[offset + written++] = (accumulator >>> bits) & 0xff;
+        const kMaxLength = 2 ** 32;
+        const uint8Subarray = Uint8Array.prototype.subarray;
+        const float32Array = new Float32Array(1);
+        const float32Bytes = new Uint8Array(float32Array.buffer);
+        const float64Array = new Float64Array(1);
+        const float64Bytes = new Uint8Array(float64Array.buffer);
+        const hexTable = Array.from({ length: 256 }, (_, byte) => (byte < 16 ? '0' : '') + byte.toString(16));
+        const base64Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+        const base64UrlAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        // Both alphabets decode (as in Node); -1 marks bytes that are not base64 digits.
+        const base64Values = new Int8Array(256).fill(-1);
+        for (let index = 0; index < 64; index++) {
+          base64Values[base64Alphabet.charCodeAt(index)] = index;
+          base64Values[base64UrlAlphabet.charCodeAt(index)] = index;
         }
-      }
-      return written;
-    }
-  }
-}
 
-function latin1Slice(bytes, start, end, mask) {
-  let text = '';
-  for (let index = start; index < end; index += 4096) {
-    const chunk = bytes.subarray(index, Math.min(end, index + 4096));
-    text += String.fromCharCode.apply(null, mask === 0xff ? chunk : Array.from(chunk, (byte) => byte & mask));
-  }
-  return text;
-}
+        function normalizeEncoding(encoding) {
+          if (encoding === undefined || encoding === null || encoding === 'utf8' || encoding === 'utf-8') return 'utf8';
+          switch (`${encoding}`.toLowerCase()) {
+            case 'utf8': case 'utf-8': return 'utf8';
+            case 'hex': return 'hex';
+            case 'base64': return 'base64';
+            case 'base64url': return 'base64url';
+            case 'latin1': case 'binary': return 'latin1';
+            case 'ascii': return 'ascii';
+            case 'ucs2': case 'ucs-2': case 'utf16le': case 'utf-16le': return 'utf16le';
+            case '': return 'utf8';
+            default: return undefined;
+          }
+        }
 
-function base64Slice(bytes, start, end, alphabet, pad) {
-  let text = '';
-  let index = start;
-  for (; index + 2 < end; index += 3) {
-    const triple = (bytes[index] << 16) | (bytes[index + 1] << 8) | bytes[index + 2];
-    text += alphabet[triple >>> 18] + alphabet[(triple >>> 12) & 63] + alphabet[(triple >>> 6) & 63] + alphabet[triple & 63];
-  }
-  if (end - index === 1) {
-    const value = bytes[index] << 16;
-    text += alphabet[value >>> 18] + alphabet[(value >>> 12) & 63] + (pad ? '==' : '');
-  } else if (end - index === 2) {
-    const value = (bytes[index] << 16) | (bytes[index + 1] << 8);
-    text += alphabet[value >>> 18] + alphabet[(value >>> 12) & 63] + alphabet[(value >>> 6) & 63] + (pad ? '=' : '');
-  }
-  return text;
-}
+        function encodingOrThrow(encoding) {
+          const normalized = normalizeEncoding(encoding);
+          if (normalized === undefined) throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING',
+            `Unknown encoding: ${encoding}`);
+          return normalized;
+        }
 
-function decodeSlice(bytes, encoding, start, end) {
-  switch (encoding) {
-    case 'utf8': return decodeUTF8(bytes, start, end, false);
-    case 'latin1': return latin1Slice(bytes, start, end, 0xff);
-    case 'ascii': return latin1Slice(bytes, start, end, 0x7f);
-    case 'hex': {
-      let text = '';
-      for (let index = start; index < end; index++) text += hexTable[bytes[index]];
-      return text;
-    }
-    case 'base64': return base64Slice(bytes, start, end, base64Alphabet, true);
-    case 'base64url': return base64Slice(bytes, start, end, base64UrlAlphabet, false);
-    default: {
-      let text = '';
-      for (let index = start; index + 1 < end; index += 2) text += String.fromCharCode(bytes[index] | (bytes[index + 1] << 8));
-      return text;
-    }
-  }
-}
+        function base64ByteLength(text) {
+          let length = text.length;
+          if (length > 0 && text.charCodeAt(length - 1) === 0x3d) length--;
+          if (length > 1 && text.charCodeAt(length - 1) === 0x3d) length--;
+          return (length * 3) >>> 2;
+        }
 
-function validateSize(size) {
-  if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
-  if (!(size >= 0 && size <= kMaxLength)) throw outOfRange('size', `>= 0 && <= ${kMaxLength}`, size);
-}
+        function byteLengthOf(text, encoding) {
+          switch (encoding) {
+            case 'utf8': return utf8Length(text);
+            case 'latin1': case 'ascii': return text.length;
+            case 'utf16le': return text.length * 2;
+            case 'hex': return text.length >>> 1;
+            default: return base64ByteLength(text);
+          }
+        }
 
-function fromString(text, encoding) {
-  const normalized = encodingOrThrow(encoding);
-  if (normalized === 'utf8') return encodeUTF8(text, true);
-  const buffer = new FastBuffer(byteLengthOf(text, normalized));
-  const written = writeString(buffer, text, 0, buffer.length, normalized);
-  return written === buffer.length ? buffer : new FastBuffer(buffer.buffer, 0, written);
-}
+        // Writes `text` into bytes [offset, offset + length) of `target`; returns the number of bytes written.
+        function writeString(target, text, offset, length, encoding) {
+          switch (encoding) {
+            case 'utf8':
+              return writeUTF8(text, target, offset, length);
+            case 'latin1': case 'ascii': {
+              const count = Math.min(text.length, length);
+              for (let index = 0; index < count; index++) target[offset + index] = text.charCodeAt(index);
+              return count;
+            }
+            case 'utf16le': {
+              const count = Math.min(text.length, length >>> 1);
+              for (let index = 0; index < count; index++) {
+                const code = text.charCodeAt(index);
+                target[offset + index * 2] = code & 0xff;
+                target[offset + index * 2 + 1] = code >>> 8;
+              }
+              return count * 2;
+            }
+            case 'hex': {
+              const count = Math.min(text.length >>> 1, length);
+              for (let index = 0; index < count; index++) {
+                const byte = Number.parseInt(text.slice(index * 2, index * 2 + 2), 16);
+                if (Number.isNaN(byte) || !/^[0-9a-fA-F]{2}$/.test(text.slice(index * 2, index * 2 + 2))) return index;
+                target[offset + index] = byte;
+              }
+              return count;
+            }
+            default: {
+              // base64 and base64url: non-digits are skipped, the first '=' ends the data.
+              let written = 0;
+              let accumulator = 0;
+              let bits = 0;
+              for (let index = 0; index < text.length && written < length; index++) {
+                const code = text.charCodeAt(index);
+                if (code === 0x3d) break;
+                const value = code < 256 ? base64Values[code] : -1;
+                if (value < 0) continue;
+                accumulator = (accumulator << 6) | value;
+                bits += 6;
+                if (bits >= 8) {
+                  bits -= 8;
+                  target[offset + written++] = (accumulator >>> bits) & 0xff;
+                }
+              }
+              return written;
+            }
+          }
+        }
 
-function fromArrayBuffer(arrayBuffer, byteOffset, length) {
-  const size = arrayBuffer.byteLength;
-  let offset = 0;
-  if (byteOffset !== undefined) {
-    offset = +byteOffset;
-    if (Number.isNaN(offset)) offset = 0;
-    offset = Math.trunc(offset);
-  }
-  if (offset > size || offset < 0) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', '"offset" is outside of buffer bounds');
-  let count = size - offset;
-  if (length !== undefined) {
-    count = +length;
-    count = Number.isNaN(count) || count < 0 ? 0 : Math.trunc(count);
-    if (count > size - offset) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', '"length" is outside of buffer bounds');
-  }
-  return new FastBuffer(arrayBuffer, offset, count);
-}
+        function latin1Slice(bytes, start, end, mask) {
+          let text = '';
+          for (let index = start; index < end; index += 4096) {
+            const chunk = bytes.subarray(index, Math.min(end, index + 4096));
+            text += String.fromCharCode.apply(null, mask === 0xff ? chunk : Array.from(chunk, (byte) => byte & mask));
+          }
+          return text;
+        }
 
-function fromArrayLike(list) {
-  const length = list.length >>> 0;
-  const buffer = new FastBuffer(length);
-  for (let index = 0; index < length; index++) buffer[index] = list[index];
-  return buffer;
-}
+        function base64Slice(bytes, start, end, alphabet, pad) {
+          let text = '';
+          let index = start;
+          for (; index + 2 < end; index += 3) {
+            const triple = (bytes[index] << 16) | (bytes[index + 1] << 8) | bytes[index + 2];
+            text += alphabet[triple >>> 18] + alphabet[(triple >>> 12) & 63] + alphabet[(triple >>> 6) & 63] +
+              alphabet[triple & 63];
+          }
+          if (end - index === 1) {
+            const value = bytes[index] << 16;
+            text += alphabet[value >>> 18] + alphabet[(value >>> 12) & 63] + (pad ? '==' : '');
+          } else if (end - index === 2) {
+            const value = (bytes[index] << 16) | (bytes[index + 1] << 8);
+            text += alphabet[value >>> 18] + alphabet[(value >>> 12) & 63] + alphabet[(value >>> 6) & 63] + (pad ?
+              '=' : '');
+          }
+          return text;
+        }
 
-function Buffer(argument, encodingOrOffset, length) {
-  if (typeof argument === 'number') {
-    if (typeof encodingOrOffset === 'string') throw invalidArgType('string', 'of type string', argument);
-    return Buffer.alloc(argument);
-  }
-  return Buffer.from(argument, encodingOrOffset, length);
-}
-Buffer.prototype = FastBuffer.prototype;
-ObjectDefineProperty(FastBuffer.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
-Object.setPrototypeOf(Buffer, Uint8Array);
-Buffer.poolSize = 8192;
+        function decodeSlice(bytes, encoding, start, end) {
+          switch (encoding) {
+            case 'utf8': return decodeUTF8(bytes, start, end, false);
+            case 'latin1': return latin1Slice(bytes, start, end, 0xff);
+            case 'ascii': return latin1Slice(bytes, start, end, 0x7f);
+            case 'hex': {
+              let text = '';
+              for (let index = start; index < end; index++) text += hexTable[bytes[index]];
+              return text;
+            }
+            case 'base64': return base64Slice(bytes, start, end, base64Alphabet, true);
+            case 'base64url': return base64Slice(bytes, start, end, base64UrlAlphabet, false);
+            default: {
+              let text = '';
+              for (let index = start; index +
+                1 < end; index += 2) text += String.fromCharCode(bytes[index] | (bytes[index + 1] << 8));
+              return text;
+            }
+          }
+        }
 
-Buffer.from = function from(value, encodingOrOffset, length) {
-  if (typeof value === 'string') return fromString(value, encodingOrOffset);
-  if (typeof value === 'object' && value !== null) {
-    if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
-      return fromArrayBuffer(value, encodingOrOffset, length);
-    }
-    if (ArrayBuffer.isView(value)) {
-      if (value instanceof Uint8Array) {
-        const copy = new FastBuffer(value.length);
-        copy.set(value);
-        return copy;
-      }
-      if (value instanceof DataView) return fromArrayLike(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-      const copy = new FastBuffer(value.length);
-      for (let index = 0; index < value.length; index++) copy[index] = Number(value[index] & (typeof value[index] === 'bigint' ? 0xffn : 0xff));
-      return copy;
-    }
-    const primitive = value.valueOf?.();
-    if (primitive !== undefined && primitive !== null && primitive !== value) {
-      return Buffer.from(primitive, encodingOrOffset, length);
-    }
-    if (typeof value.length === 'number' || Array.isArray(value)) return fromArrayLike(value);
-    if (value.type === 'Buffer' && Array.isArray(value.data)) return fromArrayLike(value.data);
-    if (typeof value[Symbol.toPrimitive] === 'function') {
-      const converted = value[Symbol.toPrimitive]('string');
-      if (typeof converted === 'string') return fromString(converted, encodingOrOffset);
-    }
-  }
-  throw invalidArgType('first argument',
-    'of type string or an instance of Buffer, ArrayBuffer, or Array or an Array-like Object', value);
-};
+        function validateSize(size) {
+          if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
+          if (!(size >= 0 && size <= kMaxLength)) throw outOfRange('size', `>= 0 && <= ${kMaxLength}`, size);
+        }
 
-Buffer.of = function of(...items) { return fromArrayLike(items); };
+        function fromString(text, encoding) {
+          const normalized = encodingOrThrow(encoding);
+          if (normalized === 'utf8') return encodeUTF8(text, true);
+          const buffer = new FastBuffer(byteLengthOf(text, normalized));
+          const written = writeString(buffer, text, 0, buffer.length, normalized);
+          return written === buffer.length ? buffer : new FastBuffer(buffer.buffer, 0, written);
+        }
 
-Buffer.alloc = function alloc(size, fill, encoding) {
-  validateSize(size);
-  const buffer = new FastBuffer(size);
-  if (fill !== undefined && fill !== 0 && size > 0) buffer.fill(fill, 0, size, encoding);
-  return buffer;
-};
-Buffer.allocUnsafe = function allocUnsafe(size) {
-  validateSize(size);
-  return new FastBuffer(size);
-};
-Buffer.allocUnsafeSlow = Buffer.allocUnsafe;
+        function fromArrayBuffer(arrayBuffer, byteOffset, length) {
+          const size = arrayBuffer.byteLength;
+          let offset = 0;
+          if (byteOffset !== undefined) {
+            offset = +byteOffset;
+            if (Number.isNaN(offset)) offset = 0;
+            offset = Math.trunc(offset);
+          }
+          if (offset > size || offset < 0) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS',
+            '"offset" is outside of buffer bounds');
+          let count = size - offset;
+          if (length !== undefined) {
+            count = +length;
+            count = Number.isNaN(count) || count < 0 ? 0 : Math.trunc(count);
+            if (count > size - offset) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS',
+              '"length" is outside of buffer bounds');
+          }
+          return new FastBuffer(arrayBuffer, offset, count);
+        }
 
-Buffer.isBuffer = function isBuffer(value) { return value instanceof Buffer; };
-Buffer.isEncoding = function isEncoding(encoding) {
-  return typeof encoding === 'string' && encoding.length !== 0 && normalizeEncoding(encoding) !== undefined;
-};
+        function fromArrayLike(list) {
+          const length = list.length >>> 0;
+          const buffer = new FastBuffer(length);
+          for (let index = 0; index < length; index++) buffer[index] = list[index];
+          return buffer;
+        }
 
-Buffer.byteLength = function byteLength(value, encoding) {
-  if (typeof value !== 'string') {
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer ||
-        (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) return value.byteLength;
-    throw invalidArgType('string', 'of type string or an instance of Buffer or ArrayBuffer', value);
-  }
-  return byteLengthOf(value, normalizeEncoding(encoding) ?? 'utf8');
-};
+        function Buffer(argument, encodingOrOffset, length) {
+          if (typeof argument === 'number') {
+            if (typeof encodingOrOffset === 'string') throw invalidArgType('string', 'of type string', argument);
+            return Buffer.alloc(argument);
+          }
+          return Buffer.from(argument, encodingOrOffset, length);
+        }
+        Buffer.prototype = FastBuffer.prototype;
+        ObjectDefineProperty(FastBuffer.prototype, 'constructor', { value: Buffer, writable: true,
+          configurable: true });
+        Object.setPrototypeOf(Buffer, Uint8Array);
+        Buffer.poolSize = 8192;
 
-function compareBytes(a, aStart, aEnd, b, bStart, bEnd) {
-  const count = Math.min(aEnd - aStart, bEnd - bStart);
-  for (let index = 0; index < count; index++) {
-    const left = a[aStart + index];
-    const right = b[bStart + index];
-    if (left !== right) return left < right ? -1 : 1;
-  }
-  const aLength = aEnd - aStart;
-  const bLength = bEnd - bStart;
-  return aLength < bLength ? -1 : aLength > bLength ? 1 : 0;
-}
+        Buffer.from = function from(value, encodingOrOffset, length) {
+          if (typeof value === 'string') return fromString(value, encodingOrOffset);
+          if (typeof value === 'object' && value !== null) {
+            if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' &&
+              value instanceof SharedArrayBuffer)) {
+              return fromArrayBuffer(value, encodingOrOffset, length);
+            }
+            if (ArrayBuffer.isView(value)) {
+              if (value instanceof Uint8Array) {
+                const copy = new FastBuffer(value.length);
+                copy.set(value);
+                return copy;
+              }
+              if (value instanceof DataView) return fromArrayLike(new Uint8Array(value.buffer, value.byteOffset,
+                value.byteLength));
+              const copy = new FastBuffer(value.length);
+              for (let index = 0; index < value.length; index++) {
+                const item = value[index];
+                copy[index] = typeof item === 'bigint' ? Number(item & 0xffn) : item;
+              }
+              return copy;
+            }
+            const primitive = value.valueOf?.();
+            if (primitive !== undefined && primitive !== null && primitive !== value) {
+              return Buffer.from(primitive, encodingOrOffset, length);
+            }
+            if (typeof value.length === 'number' || Array.isArray(value)) return fromArrayLike(value);
+            if (value.type === 'Buffer' && Array.isArray(value.data)) return fromArrayLike(value.data);
+            if (typeof value[Symbol.toPrimitive] === 'function') {
+              const converted = value[Symbol.toPrimitive]('string');
+              if (typeof converted === 'string') return fromString(converted, encodingOrOffset);
+            }
+          }
+          throw invalidArgType('first argument',
+            'of type string or an instance of Buffer, ArrayBuffer, or Array or an Array-like Object', value);
+        };
 
-Buffer.compare = function compare(a, b) {
-  if (!(a instanceof Uint8Array)) throw invalidArgType('buf1', 'an instance of Buffer or Uint8Array', a);
-  if (!(b instanceof Uint8Array)) throw invalidArgType('buf2', 'an instance of Buffer or Uint8Array', b);
-  return a === b ? 0 : compareBytes(a, 0, a.length, b, 0, b.length);
-};
+        Buffer.of = function of(...items) { return fromArrayLike(items); };
 
-Buffer.concat = function concat(list, totalLength) {
-  if (!Array.isArray(list)) throw invalidArgType('list', 'an instance of Array', list);
-  if (list.length === 0) return new FastBuffer(0);
-  if (totalLength === undefined) {
-    totalLength = 0;
-    for (let index = 0; index < list.length; index++) {
-      if (!(list[index] instanceof Uint8Array)) {
-        throw invalidArgType(`list[${index}]`, 'an instance of Buffer or Uint8Array', list[index]);
-      }
-      totalLength += list[index].length;
-    }
-  } else if (typeof totalLength !== 'number' || !Number.isInteger(totalLength) || totalLength < 0) {
-    throw typeof totalLength !== 'number' ? invalidArgType('length', 'of type number', totalLength)
-      : outOfRange('length', '>= 0 && <= 9007199254740991', totalLength);
-  }
-  const result = new FastBuffer(totalLength);
-  let position = 0;
-  for (let index = 0; index < list.length && position < totalLength; index++) {
-    const item = list[index];
-    if (!(item instanceof Uint8Array)) throw invalidArgType(`list[${index}]`, 'an instance of Buffer or Uint8Array', item);
-    const count = Math.min(item.length, totalLength - position);
-    result.set(count === item.length ? item : uint8Subarray.call(item, 0, count), position);
-    position += count;
-  }
-  return result;
-};
+        Buffer.alloc = function alloc(size, fill, encoding) {
+          validateSize(size);
+          const buffer = new FastBuffer(size);
+          if (fill !== undefined && fill !== 0 && size > 0) buffer.fill(fill, 0, size, encoding);
+          return buffer;
+        };
+        Buffer.allocUnsafe = function allocUnsafe(size) {
+          validateSize(size);
+          return new FastBuffer(size);
+        };
+        Buffer.allocUnsafeSlow = Buffer.allocUnsafe;
 
-const proto = FastBuffer.prototype;
+        Buffer.isBuffer = function isBuffer(value) { return value instanceof Buffer; };
+        Buffer.isEncoding = function isEncoding(encoding) {
+          return typeof encoding === 'string' && encoding.length !== 0 && normalizeEncoding(encoding) !== undefined;
+        };
 
-function clampIndex(value, length, fallback) {
-  if (value === undefined) return fallback;
-  let index = +value;
-  if (Number.isNaN(index)) return 0;
-  index = Math.trunc(index);
-  if (index < 0) return 0;
-  return index > length ? length : index;
-}
+        Buffer.byteLength = function byteLength(value, encoding) {
+          if (typeof value !== 'string') {
+            if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer ||
+                (typeof SharedArrayBuffer === 'function' &&
+                  value instanceof SharedArrayBuffer)) return value.byteLength;
+            throw invalidArgType('string', 'of type string or an instance of Buffer or ArrayBuffer', value);
+          }
+          return byteLengthOf(value, normalizeEncoding(encoding) ?? 'utf8');
+        };
 
-proto.toString = function toString(encoding, start, end) {
-  if (arguments.length === 0) return decodeUTF8(this, 0, this.length, false);
-  const length = this.length;
-  start = clampIndex(start, length, 0);
-  end = clampIndex(end, length, length);
-  if (end <= start) return '';
-  return decodeSlice(this, encodingOrThrow(encoding), start, end);
-};
-proto.toLocaleString = proto.toString;
+        function compareBytes(a, aStart, aEnd, b, bStart, bEnd) {
+          const count = Math.min(aEnd - aStart, bEnd - bStart);
+          for (let index = 0; index < count; index++) {
+            const left = a[aStart + index];
+            const right = b[bStart + index];
+            if (left !== right) return left < right ? -1 : 1;
+          }
+          const aLength = aEnd - aStart;
+          const bLength = bEnd - bStart;
+          return aLength < bLength ? -1 : aLength > bLength ? 1 : 0;
+        }
 
-proto.toJSON = function toJSON() {
-  return { type: 'Buffer', data: Array.from(this) };
-};
+        Buffer.compare = function compare(a, b) {
+          if (!(a instanceof Uint8Array)) throw invalidArgType('buf1', 'an instance of Buffer or Uint8Array', a);
+          if (!(b instanceof Uint8Array)) throw invalidArgType('buf2', 'an instance of Buffer or Uint8Array', b);
+          return a === b ? 0 : compareBytes(a, 0, a.length, b, 0, b.length);
+        };
 
-proto.equals = function equals(other) {
-  if (!(other instanceof Uint8Array)) throw invalidArgType('otherBuffer', 'an instance of Buffer or Uint8Array', other);
-  if (this === other) return true;
-  if (this.length !== other.length) return false;
-  return compareBytes(this, 0, this.length, other, 0, other.length) === 0;
-};
+        Buffer.concat = function concat(list, totalLength) {
+          if (!Array.isArray(list)) throw invalidArgType('list', 'an instance of Array', list);
+          if (list.length === 0) return new FastBuffer(0);
+          if (totalLength === undefined) {
+            totalLength = 0;
+            for (let index = 0; index < list.length; index++) {
+              if (!(list[index] instanceof Uint8Array)) {
+                throw invalidArgType(`list[${index}]`, 'an instance of Buffer or Uint8Array', list[index]);
+              }
+              totalLength += list[index].length;
+            }
+          } else if (typeof totalLength !== 'number' || !Number.isInteger(totalLength) || totalLength < 0) {
+            throw typeof totalLength !== 'number' ? invalidArgType('length', 'of type number', totalLength)
+              : outOfRange('length', '>= 0 && <= 9007199254740991', totalLength);
+          }
+          const result = new FastBuffer(totalLength);
+          let position = 0;
+          for (let index = 0; index < list.length && position < totalLength; index++) {
+            const item = list[index];
+            if (!(item instanceof Uint8Array)) throw invalidArgType(`list[${index}]`,
+              'an instance of Buffer or Uint8Array', item);
+            const count = Math.min(item.length, totalLength - position);
+            result.set(count === item.length ? item : uint8Subarray.call(item, 0, count), position);
+            position += count;
+          }
+          return result;
+        };
 
-function checkRangeArgument(value, name, length, fallback) {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
-  if (value < 0 || value > length) throw outOfRange(name, `>= 0 && <= ${length}`, value);
-  return value;
-}
+        const proto = FastBuffer.prototype;
 
-proto.compare = function compare(target, targetStart, targetEnd, sourceStart, sourceEnd) {
-  if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Buffer or Uint8Array', target);
-  targetStart = checkRangeArgument(targetStart, 'targetStart', kMaxLength, 0);
-  targetEnd = checkRangeArgument(targetEnd, 'targetEnd', target.length, target.length);
-  sourceStart = checkRangeArgument(sourceStart, 'sourceStart', kMaxLength, 0);
-  sourceEnd = checkRangeArgument(sourceEnd, 'sourceEnd', this.length, this.length);
-  if (sourceStart >= sourceEnd) return targetStart >= targetEnd ? 0 : -1;
-  if (targetStart >= targetEnd) return 1;
-  return compareBytes(this, sourceStart, sourceEnd, target, targetStart, targetEnd);
-};
+        function clampIndex(value, length, fallback) {
+          if (value === undefined) return fallback;
+          let index = +value;
+          if (Number.isNaN(index)) return 0;
+          index = Math.trunc(index);
+          if (index < 0) return 0;
+          return index > length ? length : index;
+        }
 
-proto.copy = function copy(target, targetStart, sourceStart, sourceEnd) {
-  if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Buffer or Uint8Array', target);
-  targetStart = targetStart === undefined ? 0 : Math.trunc(+targetStart) || 0;
-  if (targetStart < 0) throw outOfRange('targetStart', '>= 0', targetStart);
-  sourceStart = sourceStart === undefined ? 0 : Math.trunc(+sourceStart) || 0;
-  if (sourceStart < 0 || sourceStart > this.length) throw outOfRange('sourceStart', `>= 0 && <= ${this.length}`, sourceStart);
-  sourceEnd = sourceEnd === undefined ? this.length : Math.trunc(+sourceEnd) || 0;
-  if (sourceEnd < 0) throw outOfRange('sourceEnd', '>= 0', sourceEnd);
-  if (sourceEnd > this.length) sourceEnd = this.length;
-  if (targetStart >= target.length || sourceStart >= sourceEnd) return 0;
-  const count = Math.min(sourceEnd - sourceStart, target.length - targetStart);
-  target.set(uint8Subarray.call(this, sourceStart, sourceStart + count), targetStart);
-  return count;
-};
+        proto.toString = function toString(encoding, start, end) {
+          if (arguments.length === 0) return decodeUTF8(this, 0, this.length, false);
+          const length = this.length;
+          start = clampIndex(start, length, 0);
+          end = clampIndex(end, length, length);
+          if (end <= start) return '';
+          return decodeSlice(this, encodingOrThrow(encoding), start, end);
+        };
+        proto.toLocaleString = proto.toString;
 
-proto.fill = function fill(value, offset, end, encoding) {
-  if (typeof offset === 'string') {
-    encoding = offset;
-    offset = 0;
-    end = this.length;
-  } else if (typeof end === 'string') {
-    encoding = end;
-    end = this.length;
-  }
-  offset = offset === undefined ? 0 : offset;
-  end = end === undefined ? this.length : end;
-  if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-  if (typeof end !== 'number') throw invalidArgType('end', 'of type number', end);
-  if (offset < 0 || offset > kMaxLength) throw outOfRange('offset', `>= 0 && <= ${kMaxLength}`, offset);
-  if (end < 0 || end > this.length) throw outOfRange('end', `>= 0 && <= ${this.length}`, end);
-  if (end <= offset) return this;
-  if (typeof value === 'number') {
-    Uint8Array.prototype.fill.call(this, value & 255, offset, end);
-    return this;
-  }
-  if (typeof value === 'boolean') {
-    Uint8Array.prototype.fill.call(this, value ? 1 : 0, offset, end);
-    return this;
-  }
-  let pattern;
-  if (typeof value === 'string') {
-    const normalized = encodingOrThrow(encoding);
-    if (value.length === 0) {
-      Uint8Array.prototype.fill.call(this, 0, offset, end);
-      return this;
-    }
-    if (value.length === 1 && normalized === 'utf8' && value.charCodeAt(0) < 128) {
-      Uint8Array.prototype.fill.call(this, value.charCodeAt(0), offset, end);
-      return this;
-    }
-    pattern = fromString(value, normalized);
-    if (pattern.length === 0) {
-      throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument 'value' is invalid. Received ${inspect(value)}`);
-    }
-  } else if (value instanceof Uint8Array) {
-    pattern = value;
-  } else if (ArrayBuffer.isView(value)) {
-    pattern = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  } else {
-    Uint8Array.prototype.fill.call(this, Number(value) & 255, offset, end);
-    return this;
-  }
-  if (pattern.length === 0) {
-    throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument 'value' is invalid. Received ${inspect(value)}`);
-  }
-  for (let position = offset; position < end; position += pattern.length) {
-    const count = Math.min(pattern.length, end - position);
-    this.set(count === pattern.length ? pattern : uint8Subarray.call(pattern, 0, count), position);
-  }
-  return this;
-};
+        proto.toJSON = function toJSON() {
+          return { type: 'Buffer', data: Array.from(this) };
+        };
 
-proto.write = function write(text, offset, length, encoding) {
-  if (typeof text !== 'string') throw invalidArgType('argument', 'of type string', text);
-  if (offset === undefined) {
-    encoding = 'utf8';
-    offset = 0;
-    length = this.length;
-  } else if (length === undefined && typeof offset === 'string') {
-    encoding = offset;
-    offset = 0;
-    length = this.length;
-  } else {
-    if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-    if (offset < 0 || offset > this.length || !Number.isInteger(offset)) throw outOfRange('offset', `>= 0 && <= ${this.length}`, offset);
-    const remaining = this.length - offset;
-    if (length === undefined) {
-      length = remaining;
-    } else if (typeof length === 'string') {
-      encoding = length;
-      length = remaining;
-    } else {
-      if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
-      if (length < 0 || length > this.length || !Number.isInteger(length)) throw outOfRange('length', `>= 0 && <= ${this.length}`, length);
-      if (length > remaining) length = remaining;
-    }
-  }
-  if (text.length === 0 || length === 0) return 0;
-  return writeString(this, text, offset, length, encodingOrThrow(encoding));
-};
+        proto.equals = function equals(other) {
+          if (!(other instanceof Uint8Array)) throw invalidArgType('otherBuffer',
+            'an instance of Buffer or Uint8Array', other);
+          if (this === other) return true;
+          if (this.length !== other.length) return false;
+          return compareBytes(this, 0, this.length, other, 0, other.length) === 0;
+        };
 
-proto.subarray = function subarray(start, end) {
-  const length = this.length;
-  start = start === undefined ? 0 : Math.trunc(+start) || 0;
-  end = end === undefined ? length : Math.trunc(+end) || 0;
-  if (start < 0) start = Math.max(length + start, 0);
-  else if (start > length) start = length;
-  if (end < 0) end = Math.max(length + end, 0);
-  else if (end > length) end = length;
-  if (end < start) end = start;
-  return new FastBuffer(this.buffer, this.byteOffset + start, end - start);
-};
-proto.slice = proto.subarray;
+        function checkRangeArgument(value, name, length, fallback) {
+          if (value === undefined) return fallback;
+          if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+          if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+          if (value < 0 || value > length) throw outOfRange(name, `>= 0 && <= ${length}`, value);
+          return value;
+        }
 
-function searchBytes(haystack, needle, from, backwards) {
-  const last = haystack.length - needle.length;
-  if (needle.length === 0) return from;
-  const first = needle[0];
-  if (backwards) {
-    for (let index = Math.min(from, last); index >= 0; index--) {
-      if (haystack[index] !== first) continue;
-      let match = 1;
-      while (match < needle.length && haystack[index + match] === needle[match]) match++;
-      if (match === needle.length) return index;
-    }
-    return -1;
-  }
-  for (let index = from; index <= last; index++) {
-    index = Uint8Array.prototype.indexOf.call(haystack, first, index);
-    if (index === -1 || index > last) return -1;
-    let match = 1;
-    while (match < needle.length && haystack[index + match] === needle[match]) match++;
-    if (match === needle.length) return index;
-  }
-  return -1;
-}
+        proto.compare = function compare(target, targetStart, targetEnd, sourceStart, sourceEnd) {
+          if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Buffer or Uint8Array',
+            target);
+          targetStart = checkRangeArgument(targetStart, 'targetStart', kMaxLength, 0);
+          targetEnd = checkRangeArgument(targetEnd, 'targetEnd', target.length, target.length);
+          sourceStart = checkRangeArgument(sourceStart, 'sourceStart', kMaxLength, 0);
+          sourceEnd = checkRangeArgument(sourceEnd, 'sourceEnd', this.length, this.length);
+          if (sourceStart >= sourceEnd) return targetStart >= targetEnd ? 0 : -1;
+          if (targetStart >= targetEnd) return 1;
+          return compareBytes(this, sourceStart, sourceEnd, target, targetStart, targetEnd);
+        };
 
-function indexOfValue(buffer, value, byteOffset, encoding, backwards) {
-  if (typeof byteOffset === 'string') {
-    encoding = byteOffset;
-    byteOffset = undefined;
-  }
-  const length = buffer.length;
-  let offset = byteOffset === undefined || byteOffset === null ? (backwards ? length : 0) : +byteOffset;
-  if (Number.isNaN(offset)) offset = backwards ? length : 0;
-  offset = Math.trunc(offset);
-  if (offset < 0) offset += length;
-  if (typeof value === 'number') {
-    const byte = (value >>> 0) & 255;
-    if (backwards) {
-      if (offset < 0) return -1;
-      return Uint8Array.prototype.lastIndexOf.call(buffer, byte, Math.min(offset, length - 1));
-    }
-    return Uint8Array.prototype.indexOf.call(buffer, byte, Math.max(offset, 0));
-  }
-  let needle;
-  if (typeof value === 'string') needle = fromString(value, encoding);
-  else if (value instanceof Uint8Array) needle = value;
-  else throw invalidArgType('value', 'one of type number or string or an instance of Buffer or Uint8Array', value);
-  if (backwards) {
-    if (offset < 0) return needle.length === 0 ? 0 : -1;
-    if (needle.length === 0) return Math.min(offset, length);
-    return searchBytes(buffer, needle, offset, true);
-  }
-  if (offset < 0) offset = 0;
-  if (needle.length === 0) return Math.min(offset, length);
-  if (offset >= length) return -1;
-  return searchBytes(buffer, needle, offset, false);
-}
+        proto.copy = function copy(target, targetStart, sourceStart, sourceEnd) {
+          if (!(target instanceof Uint8Array)) throw invalidArgType('target', 'an instance of Buffer or Uint8Array',
+            target);
+          targetStart = targetStart === undefined ? 0 : Math.trunc(+targetStart) || 0;
+          if (targetStart < 0) throw outOfRange('targetStart', '>= 0', targetStart);
+          sourceStart = sourceStart === undefined ? 0 : Math.trunc(+sourceStart) || 0;
+          if (sourceStart < 0 || sourceStart > this.length) throw outOfRange('sourceStart',
+            `>= 0 && <= ${this.length}`, sourceStart);
+          sourceEnd = sourceEnd === undefined ? this.length : Math.trunc(+sourceEnd) || 0;
+          if (sourceEnd < 0) throw outOfRange('sourceEnd', '>= 0', sourceEnd);
+          if (sourceEnd > this.length) sourceEnd = this.length;
+          if (targetStart >= target.length || sourceStart >= sourceEnd) return 0;
+          const count = Math.min(sourceEnd - sourceStart, target.length - targetStart);
+          target.set(uint8Subarray.call(this, sourceStart, sourceStart + count), targetStart);
+          return count;
+        };
 
-proto.indexOf = function indexOf(value, byteOffset, encoding) {
-  return indexOfValue(this, value, byteOffset, encoding, false);
-};
-proto.lastIndexOf = function lastIndexOf(value, byteOffset, encoding) {
-  return indexOfValue(this, value, byteOffset, encoding, true);
-};
-proto.includes = function includes(value, byteOffset, encoding) {
-  return indexOfValue(this, value, byteOffset, encoding, false) !== -1;
-};
+        proto.fill = function fill(value, offset, end, encoding) {
+          if (typeof offset === 'string') {
+            encoding = offset;
+            offset = 0;
+            end = this.length;
+          } else if (typeof end === 'string') {
+            encoding = end;
+            end = this.length;
+          }
+          offset = offset === undefined ? 0 : offset;
+          end = end === undefined ? this.length : end;
+          if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+          if (typeof end !== 'number') throw invalidArgType('end', 'of type number', end);
+          if (offset < 0 || offset > kMaxLength) throw outOfRange('offset', `>= 0 && <= ${kMaxLength}`, offset);
+          if (end < 0 || end > this.length) throw outOfRange('end', `>= 0 && <= ${this.length}`, end);
+          if (end <= offset) return this;
+          if (typeof value === 'number') {
+            Uint8Array.prototype.fill.call(this, value & 255, offset, end);
+            return this;
+          }
+          if (typeof value === 'boolean') {
+            Uint8Array.prototype.fill.call(this, value ? 1 : 0, offset, end);
+            return this;
+          }
+          let pattern;
+          if (typeof value === 'string') {
+            const normalized = encodingOrThrow(encoding);
+            if (value.length === 0) {
+              Uint8Array.prototype.fill.call(this, 0, offset, end);
+              return this;
+            }
+            if (value.length === 1 && normalized === 'utf8' && value.charCodeAt(0) < 128) {
+              Uint8Array.prototype.fill.call(this, value.charCodeAt(0), offset, end);
+              return this;
+            }
+            pattern = fromString(value, normalized);
+            if (pattern.length === 0) {
+              throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
+                `The argument 'value' is invalid. Received ${inspect(value)}`);
+            }
+          } else if (value instanceof Uint8Array) {
+            pattern = value;
+          } else if (ArrayBuffer.isView(value)) {
+            pattern = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+          } else {
+            Uint8Array.prototype.fill.call(this, Number(value) & 255, offset, end);
+            return this;
+          }
+          if (pattern.length === 0) {
+            throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
+              `The argument 'value' is invalid. Received ${inspect(value)}`);
+          }
+          for (let position = offset; position < end; position += pattern.length) {
+            const count = Math.min(pattern.length, end - position);
+            this.set(count === pattern.length ? pattern : uint8Subarray.call(pattern, 0, count), position);
+          }
+          return this;
+        };
 
-function swapBytes(buffer, size) {
-  if (buffer.length % size !== 0) {
-    throw nodeError(RangeError, 'ERR_INVALID_BUFFER_SIZE', `Buffer size must be a multiple of ${size * 8}-bits`);
-  }
-  for (let index = 0; index < buffer.length; index += size) {
-    for (let low = index, high = index + size - 1; low < high; low++, high--) {
-      const byte = buffer[low];
-      buffer[low] = buffer[high];
-      buffer[high] = byte;
-    }
-  }
-  return buffer;
-}
-proto.swap16 = function swap16() { return swapBytes(this, 2); };
-proto.swap32 = function swap32() { return swapBytes(this, 4); };
-proto.swap64 = function swap64() { return swapBytes(this, 8); };
+        proto.write = function write(text, offset, length, encoding) {
+          if (typeof text !== 'string') throw invalidArgType('argument', 'of type string', text);
+          if (offset === undefined) {
+            encoding = 'utf8';
+            offset = 0;
+            length = this.length;
+          } else if (length === undefined && typeof offset === 'string') {
+            encoding = offset;
+            offset = 0;
+            length = this.length;
+          } else {
+            if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+            if (offset < 0 || offset > this.length || !Number.isInteger(offset)) throw outOfRange('offset',
+              `>= 0 && <= ${this.length}`, offset);
+            const remaining = this.length - offset;
+            if (length === undefined) {
+              length = remaining;
+            } else if (typeof length === 'string') {
+              encoding = length;
+              length = remaining;
+            } else {
+              if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
+              if (length < 0 || length > this.length || !Number.isInteger(length)) throw outOfRange('length',
+                `>= 0 && <= ${this.length}`, length);
+              if (length > remaining) length = remaining;
+            }
+          }
+          if (text.length === 0 || length === 0) return 0;
+          return writeString(this, text, offset, length, encodingOrThrow(encoding));
+        };
 
-proto[kInspect] = function inspectBuffer() {
-  return `<Buffer ${bytesHex(this, 50)}>`;
-};
+        proto.subarray = function subarray(start, end) {
+          const length = this.length;
+          start = start === undefined ? 0 : Math.trunc(+start) || 0;
+          end = end === undefined ? length : Math.trunc(+end) || 0;
+          if (start < 0) start = Math.max(length + start, 0);
+          else if (start > length) start = length;
+          if (end < 0) end = Math.max(length + end, 0);
+          else if (end > length) end = length;
+          if (end < start) end = start;
+          return new FastBuffer(this.buffer, this.byteOffset + start, end - start);
+        };
+        proto.slice = proto.subarray;
 
-// Reading and writing numbers. Offsets are checked as Node checks them: a number, an integer, in range.
-function checkOffset(buffer, offset, size) {
-  if (offset === undefined) offset = 0;
-  if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-  if (!Number.isInteger(offset)) throw outOfRange('offset', 'an integer', offset);
-  if (offset < 0 || offset + size > buffer.length) {
-    if (buffer.length - size < 0) {
-      throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', 'Attempt to access memory outside buffer bounds');
-    }
-    throw outOfRange('offset', `>= 0 and <= ${buffer.length - size}`, offset);
-  }
-  return offset;
-}
+        function searchBytes(haystack, needle, from, backwards) {
+          const last = haystack.length - needle.length;
+          if (needle.length === 0) return from;
+          const first = needle[0];
+          if (backwards) {
+            for (let index = Math.min(from, last); index >= 0; index--) {
+              if (haystack[index] !== first) continue;
+              let match = 1;
+              while (match < needle.length && haystack[index + match] === needle[match]) match++;
+              if (match === needle.length) return index;
+            }
+            return -1;
+          }
+          for (let index = from; index <= last; index++) {
+            index = Uint8Array.prototype.indexOf.call(haystack, first, index);
+            if (index === -1 || index > last) return -1;
+            let match = 1;
+            while (match < needle.length && haystack[index + match] === needle[match]) match++;
+            if (match === needle.length) return index;
+          }
+          return -1;
+        }
 
-// Node converts the value with unary plus (so '1' writes 1 and a BigInt throws); NaN passes and writes 0.
-function checkValue(value, minimum, maximum, range) {
-  const number = +value;
-  if (number > maximum || number < minimum) throw outOfRange('value', range, number);
-  return Number.isNaN(number) ? 0 : number;
-}
+        function indexOfValue(buffer, value, byteOffset, encoding, backwards) {
+          if (typeof byteOffset === 'string') {
+            encoding = byteOffset;
+            byteOffset = undefined;
+          }
+          const length = buffer.length;
+          let offset = byteOffset === undefined || byteOffset === null ? (backwards ? length : 0) : +byteOffset;
+          if (Number.isNaN(offset)) offset = backwards ? length : 0;
+          offset = Math.trunc(offset);
+          if (offset < 0) offset += length;
+          if (typeof value === 'number') {
+            const byte = (value >>> 0) & 255;
+            if (backwards) {
+              if (offset < 0) return -1;
+              return Uint8Array.prototype.lastIndexOf.call(buffer, byte, Math.min(offset, length - 1));
+            }
+            return Uint8Array.prototype.indexOf.call(buffer, byte, Math.max(offset, 0));
+          }
+          let needle;
+          if (typeof value === 'string') needle = fromString(value, encoding);
+          else if (value instanceof Uint8Array) needle = value;
+          else throw invalidArgType('value', 'one of type number or string or an instance of Buffer or Uint8Array',
+            value);
+          if (backwards) {
+            if (offset < 0) return needle.length === 0 ? 0 : -1;
+            if (needle.length === 0) return Math.min(offset, length);
+            return searchBytes(buffer, needle, offset, true);
+          }
+          if (offset < 0) offset = 0;
+          if (needle.length === 0) return Math.min(offset, length);
+          if (offset >= length) return -1;
+          return searchBytes(buffer, needle, offset, false);
+        }
 
-function readBytes(buffer, offset, size, littleEndian) {
-  let value = 0;
-  if (littleEndian) {
-    for (let index = size - 1; index >= 0; index--) value = value * 256 + buffer[offset + index];
-  } else {
-    for (let index = 0; index < size; index++) value = value * 256 + buffer[offset + index];
-  }
-  return value;
-}
+        proto.indexOf = function indexOf(value, byteOffset, encoding) {
+          return indexOfValue(this, value, byteOffset, encoding, false);
+        };
+        proto.lastIndexOf = function lastIndexOf(value, byteOffset, encoding) {
+          return indexOfValue(this, value, byteOffset, encoding, true);
+        };
+        proto.includes = function includes(value, byteOffset, encoding) {
+          return indexOfValue(this, value, byteOffset, encoding, false) !== -1;
+        };
 
-function writeBytes(buffer, value, offset, size, littleEndian) {
-  let remaining = value;
-  for (let index = 0; index < size; index++) {
-    const byte = remaining % 256;
-    remaining = (remaining - byte) / 256;
-    buffer[littleEndian ? offset + index : offset + size - 1 - index] = byte;
-  }
-  return offset + size;
-}
+        function swapBytes(buffer, size) {
+          if (buffer.length % size !== 0) {
+            throw nodeError(RangeError, 'ERR_INVALID_BUFFER_SIZE',
+              `Buffer size must be a multiple of ${size * 8}-bits`);
+          }
+          for (let index = 0; index < buffer.length; index += size) {
+            for (let low = index, high = index + size - 1; low < high; low++, high--) {
+              const byte = buffer[low];
+              buffer[low] = buffer[high];
+              buffer[high] = byte;
+            }
+          }
+          return buffer;
+        }
+        proto.swap16 = function swap16() { return swapBytes(this, 2); };
+        proto.swap32 = function swap32() { return swapBytes(this, 4); };
+        proto.swap64 = function swap64() { return swapBytes(this, 8); };
 
-function defineInteger(bits, signed, littleEndian) {
-  const size = bits / 8;
-  const suffix = bits === 8 ? '' : littleEndian ? 'LE' : 'BE';
-  const base = `${signed ? 'Int' : 'UInt'}${bits}${suffix}`;
-  const unsignedMaximum = 2 ** bits;
-  const minimum = signed ? -(2 ** (bits - 1)) : 0;
-  const maximum = signed ? 2 ** (bits - 1) - 1 : unsignedMaximum - 1;
-  const range = bits > 32 ? '' : `>= ${minimum} and <= ${maximum}`;
-  const read = function (offset) {
-    offset = checkOffset(this, offset, size);
-    const value = readBytes(this, offset, size, littleEndian);
-    return signed && value > maximum ? value - unsignedMaximum : value;
-  };
-  const write = function (value, offset) {
-    offset = checkOffset(this, offset, size);
-    const integer = Math.trunc(checkValue(value, minimum, maximum, range));
-    return writeBytes(this, integer < 0 ? integer + unsignedMaximum : integer, offset, size, littleEndian);
-  };
-  for (const name of [base, base.replace('UInt', 'Uint')]) {
-    ObjectDefineProperty(proto, `read${name}`, { value: read, writable: true, configurable: true });
-    ObjectDefineProperty(proto, `write${name}`, { value: write, writable: true, configurable: true });
-  }
-}
-for (const bits of [8, 16, 32]) {
-  for (const signed of [false, true]) {
-    defineInteger(bits, signed, true);
-    if (bits !== 8) defineInteger(bits, signed, false);
-  }
-}
+        proto[kInspect] = function inspectBuffer() {
+          return `<Buffer ${bytesHex(this, 50)}>`;
+        };
 
-// Variable-width integers of 1 to 6 bytes.
-function checkByteLength(byteLength) {
-  if (typeof byteLength !== 'number') throw invalidArgType('byteLength', 'of type number', byteLength);
-  if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > 6) throw outOfRange('byteLength', '>= 1 and <= 6', byteLength);
-}
-for (const littleEndian of [true, false]) {
-  const suffix = littleEndian ? 'LE' : 'BE';
-  const readUnsigned = function (offset, byteLength) {
-    checkByteLength(byteLength);
-    return readBytes(this, checkOffset(this, offset, byteLength), byteLength, littleEndian);
-  };
-  const readSigned = function (offset, byteLength) {
-    checkByteLength(byteLength);
-    const value = readBytes(this, checkOffset(this, offset, byteLength), byteLength, littleEndian);
-    return value >= 2 ** (byteLength * 8 - 1) ? value - 2 ** (byteLength * 8) : value;
-  };
-  const writeUnsigned = function (value, offset, byteLength) {
-    checkByteLength(byteLength);
-    offset = checkOffset(this, offset, byteLength);
-    const maximum = 2 ** (byteLength * 8) - 1;
-    const integer = Math.trunc(checkValue(value, 0, maximum, `>= 0 and <= ${maximum}`));
-    return writeBytes(this, integer, offset, byteLength, littleEndian);
-  };
-  const writeSigned = function (value, offset, byteLength) {
-    checkByteLength(byteLength);
-    offset = checkOffset(this, offset, byteLength);
-    const maximum = 2 ** (byteLength * 8 - 1);
-    const integer = Math.trunc(checkValue(value, -maximum, maximum - 1, `>= -(2 ** ${byteLength * 8 - 1}) and < 2 ** ${byteLength * 8 - 1}`));
-    return writeBytes(this, integer < 0 ? integer + 2 * maximum : integer, offset, byteLength, littleEndian);
-  };
-  for (const [name, value] of [[`readUInt${suffix}`, readUnsigned], [`readUint${suffix}`, readUnsigned],
-    [`readInt${suffix}`, readSigned], [`writeUInt${suffix}`, writeUnsigned], [`writeUint${suffix}`, writeUnsigned],
-    [`writeInt${suffix}`, writeSigned]]) {
-    ObjectDefineProperty(proto, name, { value, writable: true, configurable: true });
-  }
-}
+        // Reading and writing numbers. Offsets are checked as Node checks them: a number, an integer, in range.
+        function checkOffset(buffer, offset, size) {
+          if (offset === undefined) offset = 0;
+          if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+          if (!Number.isInteger(offset)) throw outOfRange('offset', 'an integer', offset);
+          if (offset < 0 || offset + size > buffer.length) {
+            if (buffer.length - size < 0) {
+              throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', 'Attempt to access memory outside buffer bounds');
+            }
+            throw outOfRange('offset', `>= 0 and <= ${buffer.length - size}`, offset);
+          }
+          return offset;
+        }
 
-// 64-bit integers as BigInt.
-for (const littleEndian of [true, false]) {
-  const suffix = littleEndian ? 'LE' : 'BE';
-  const halves = (buffer, offset) => {
-    offset = checkOffset(buffer, offset, 8);
-    const first = readBytes(buffer, offset, 4, littleEndian);
-    const second = readBytes(buffer, offset + 4, 4, littleEndian);
-    return littleEndian ? [first, second] : [second, first];
-  };
-  const readUnsigned = function (offset) {
-    const [low, high] = halves(this, offset);
-    return (BigInt(high) << 32n) | BigInt(low);
-  };
-  const readSigned = function (offset) {
-    const [low, high] = halves(this, offset);
-    return (BigInt(high | 0) << 32n) | BigInt(low);
-  };
-  const writer = (signed) => function (value, offset) {
-    offset = checkOffset(this, offset, 8);
-    const minimum = signed ? -(2n ** 63n) : 0n;
-    const maximum = signed ? 2n ** 63n : 2n ** 64n;
-    if (value < minimum || value >= maximum) {
-      throw outOfRange('value', signed ? '>= -(2n ** 63n) and < 2n ** 63n' : '>= 0n and < 2n ** 64n', value);
-    }
-    // Not BigInt.asUintN: QuickJS 2025-04-26 returns it negative from 2 ** 63 up. A number throws here, as in Node.
-    const bits = value < 0n ? value + 2n ** 64n : value + 0n;
-    const low = Number(bits & 0xffffffffn);
-    const high = Number(bits >> 32n);
-    writeBytes(this, littleEndian ? low : high, offset, 4, littleEndian);
-    writeBytes(this, littleEndian ? high : low, offset + 4, 4, littleEndian);
-    return offset + 8;
-  };
-  for (const [name, value] of [[`readBigUInt64${suffix}`, readUnsigned], [`readBigUint64${suffix}`, readUnsigned],
-    [`readBigInt64${suffix}`, readSigned], [`writeBigUInt64${suffix}`, writer(false)],
-    [`writeBigUint64${suffix}`, writer(false)], [`writeBigInt64${suffix}`, writer(true)]]) {
-    ObjectDefineProperty(proto, name, { value, writable: true, configurable: true });
-  }
-}
+        // Node converts the value with unary plus (so '1' writes 1 and a BigInt throws); NaN passes and writes 0.
+        function checkValue(value, minimum, maximum, range) {
+          const number = +value;
+          if (number > maximum || number < minimum) throw outOfRange('value', range, number);
+          return Number.isNaN(number) ? 0 : number;
+        }
 
-// Floats go through a scratch Float32Array/Float64Array; the hosts berth runs on are little-endian.
-for (const littleEndian of [true, false]) {
-  const suffix = littleEndian ? 'LE' : 'BE';
-  for (const [kind, size, array, bytes] of [['Float', 4, float32Array, float32Bytes], ['Double', 8, float64Array, float64Bytes]]) {
-    const read = function (offset) {
-      offset = checkOffset(this, offset, size);
-      for (let index = 0; index < size; index++) bytes[littleEndian ? index : size - 1 - index] = this[offset + index];
-      return array[0];
-    };
-    const write = function (value, offset) {
-      offset = checkOffset(this, offset, size);
-      array[0] = +value;
-      for (let index = 0; index < size; index++) this[offset + index] = bytes[littleEndian ? index : size - 1 - index];
-      return offset + size;
-    };
-    ObjectDefineProperty(proto, `read${kind}${suffix}`, { value: read, writable: true, configurable: true });
-    ObjectDefineProperty(proto, `write${kind}${suffix}`, { value: write, writable: true, configurable: true });
-  }
-}
+        function readBytes(buffer, offset, size, littleEndian) {
+          let value = 0;
+          if (littleEndian) {
+            for (let index = size - 1; index >= 0; index--) value = value * 256 + buffer[offset + index];
+          } else {
+            for (let index = 0; index < size; index++) value = value * 256 + buffer[offset + index];
+          }
+          return value;
+        }
 
-defineGlobal('Buffer', Buffer);
-"""#
+        function writeBytes(buffer, value, offset, size, littleEndian) {
+          let remaining = value;
+          for (let index = 0; index < size; index++) {
+            const byte = remaining % 256;
+            remaining = (remaining - byte) / 256;
+            buffer[littleEndian ? offset + index : offset + size - 1 - index] = byte;
+          }
+          return offset + size;
+        }
+
+        function defineInteger(bits, signed, littleEndian) {
+          const size = bits / 8;
+          const suffix = bits === 8 ? '' : littleEndian ? 'LE' : 'BE';
+          const base = `${signed ? 'Int' : 'UInt'}${bits}${suffix}`;
+          const unsignedMaximum = 2 ** bits;
+          const minimum = signed ? -(2 ** (bits - 1)) : 0;
+          const maximum = signed ? 2 ** (bits - 1) - 1 : unsignedMaximum - 1;
+          const range = bits > 32 ? '' : `>= ${minimum} and <= ${maximum}`;
+          const read = function (offset) {
+            offset = checkOffset(this, offset, size);
+            const value = readBytes(this, offset, size, littleEndian);
+            return signed && value > maximum ? value - unsignedMaximum : value;
+          };
+          const write = function (value, offset) {
+            offset = checkOffset(this, offset, size);
+            const integer = Math.trunc(checkValue(value, minimum, maximum, range));
+            return writeBytes(this, integer < 0 ? integer + unsignedMaximum : integer, offset, size, littleEndian);
+          };
+          for (const name of [base, base.replace('UInt', 'Uint')]) {
+            ObjectDefineProperty(proto, `read${name}`, { value: read, writable: true, configurable: true });
+            ObjectDefineProperty(proto, `write${name}`, { value: write, writable: true, configurable: true });
+          }
+        }
+        for (const bits of [8, 16, 32]) {
+          for (const signed of [false, true]) {
+            defineInteger(bits, signed, true);
+            if (bits !== 8) defineInteger(bits, signed, false);
+          }
+        }
+
+        // Variable-width integers of 1 to 6 bytes.
+        function checkByteLength(byteLength) {
+          if (typeof byteLength !== 'number') throw invalidArgType('byteLength', 'of type number', byteLength);
+          if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > 6) throw outOfRange('byteLength',
+            '>= 1 and <= 6', byteLength);
+        }
+        for (const littleEndian of [true, false]) {
+          const suffix = littleEndian ? 'LE' : 'BE';
+          const readUnsigned = function (offset, byteLength) {
+            checkByteLength(byteLength);
+            return readBytes(this, checkOffset(this, offset, byteLength), byteLength, littleEndian);
+          };
+          const readSigned = function (offset, byteLength) {
+            checkByteLength(byteLength);
+            const value = readBytes(this, checkOffset(this, offset, byteLength), byteLength, littleEndian);
+            return value >= 2 ** (byteLength * 8 - 1) ? value - 2 ** (byteLength * 8) : value;
+          };
+          const writeUnsigned = function (value, offset, byteLength) {
+            checkByteLength(byteLength);
+            offset = checkOffset(this, offset, byteLength);
+            const maximum = 2 ** (byteLength * 8) - 1;
+            const integer = Math.trunc(checkValue(value, 0, maximum, `>= 0 and <= ${maximum}`));
+            return writeBytes(this, integer, offset, byteLength, littleEndian);
+          };
+          const writeSigned = function (value, offset, byteLength) {
+            checkByteLength(byteLength);
+            offset = checkOffset(this, offset, byteLength);
+            const maximum = 2 ** (byteLength * 8 - 1);
+            const integer = Math.trunc(checkValue(value, -maximum, maximum - 1,
+              `>= -(2 ** ${byteLength * 8 - 1}) and < 2 ** ${byteLength * 8 - 1}`));
+            return writeBytes(this, integer < 0 ? integer + 2 * maximum : integer, offset, byteLength, littleEndian);
+          };
+          for (const [name, value] of [[`readUInt${suffix}`, readUnsigned], [`readUint${suffix}`, readUnsigned],
+            [`readInt${suffix}`, readSigned], [`writeUInt${suffix}`, writeUnsigned], [`writeUint${suffix}`,
+              writeUnsigned],
+            [`writeInt${suffix}`, writeSigned]]) {
+            ObjectDefineProperty(proto, name, { value, writable: true, configurable: true });
+          }
+        }
+
+        // 64-bit integers as BigInt.
+        for (const littleEndian of [true, false]) {
+          const suffix = littleEndian ? 'LE' : 'BE';
+          const halves = (buffer, offset) => {
+            offset = checkOffset(buffer, offset, 8);
+            const first = readBytes(buffer, offset, 4, littleEndian);
+            const second = readBytes(buffer, offset + 4, 4, littleEndian);
+            return littleEndian ? [first, second] : [second, first];
+          };
+          const readUnsigned = function (offset) {
+            const [low, high] = halves(this, offset);
+            return (BigInt(high) << 32n) | BigInt(low);
+          };
+          const readSigned = function (offset) {
+            const [low, high] = halves(this, offset);
+            return (BigInt(high | 0) << 32n) | BigInt(low);
+          };
+          const writer = (signed) => function (value, offset) {
+            offset = checkOffset(this, offset, 8);
+            const minimum = signed ? -(2n ** 63n) : 0n;
+            const maximum = signed ? 2n ** 63n : 2n ** 64n;
+            if (value < minimum || value >= maximum) {
+              throw outOfRange('value', signed ? '>= -(2n ** 63n) and < 2n ** 63n' : '>= 0n and < 2n ** 64n', value);
+            }
+            // Not BigInt.asUintN: QuickJS 2025-04-26 returns it negative from 2 ** 63 up.
+            // A number (not a BigInt) throws here, as in Node.
+            const bits = value < 0n ? value + 2n ** 64n : value + 0n;
+            const low = Number(bits & 0xffffffffn);
+            const high = Number(bits >> 32n);
+            writeBytes(this, littleEndian ? low : high, offset, 4, littleEndian);
+            writeBytes(this, littleEndian ? high : low, offset + 4, 4, littleEndian);
+            return offset + 8;
+          };
+          for (const [name, value] of [[`readBigUInt64${suffix}`, readUnsigned], [`readBigUint64${suffix}`,
+            readUnsigned],
+            [`readBigInt64${suffix}`, readSigned], [`writeBigUInt64${suffix}`, writer(false)],
+            [`writeBigUint64${suffix}`, writer(false)], [`writeBigInt64${suffix}`, writer(true)]]) {
+            ObjectDefineProperty(proto, name, { value, writable: true, configurable: true });
+          }
+        }
+
+        // Floats go through a scratch Float32Array/Float64Array; the hosts berth runs on are little-endian.
+        for (const littleEndian of [true, false]) {
+          const suffix = littleEndian ? 'LE' : 'BE';
+          for (const [kind, size, array, bytes] of [['Float', 4, float32Array, float32Bytes], ['Double', 8,
+            float64Array, float64Bytes]]) {
+            const read = function (offset) {
+              offset = checkOffset(this, offset, size);
+              for (let index = 0; index < size; index++) bytes[littleEndian ? index : size - 1 - index] = this[offset +
+                index];
+              return array[0];
+            };
+            const write = function (value, offset) {
+              offset = checkOffset(this, offset, size);
+              array[0] = +value;
+              for (let index = 0; index < size; index++) this[offset + index] = bytes[littleEndian ? index :
+                size - 1 - index];
+              return offset + size;
+            };
+            ObjectDefineProperty(proto, `read${kind}${suffix}`, { value: read, writable: true, configurable: true });
+            ObjectDefineProperty(proto, `write${kind}${suffix}`, { value: write, writable: true, configurable: true });
+          }
+        }
+
+        defineGlobal('Buffer', Buffer);
+        """#
 }

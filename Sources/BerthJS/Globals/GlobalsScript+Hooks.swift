@@ -2,89 +2,90 @@ extension GlobalsScript {
     /// The hooks object the script returns: the runtime's entry points into JavaScript, one per broker event, and the
     /// exports of the built-in modules.
     static let hooks = #"""
-let handleFunction;
-let messageFunction;
-let handlerContext;
+        let handleFunction;
+        let messageFunction;
+        let handlerContext;
 
-function datagramBytes(data) {
-  if (typeof data === 'string') return encodeUTF8(data, false);
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (Array.isArray(data)) return Buffer.concat(data.map(datagramBytes));
-  throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-}
+        function datagramBytes(data) {
+          if (typeof data === 'string') return encodeUTF8(data, false);
+          if (data instanceof Uint8Array) return data;
+          if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+          if (Array.isArray(data)) return Buffer.concat(data.map(datagramBytes));
+          throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+        }
 
-// ctx.reply for UDP handlers: sends from the handler's bound socket to rinfo's address and port.
-function reply(data, rinfo) {
-  const bytes = datagramBytes(data);
-  if (rinfo === null || typeof rinfo !== 'object') throw invalidArgType('rinfo', 'of type object', rinfo);
-  const { address, port } = rinfo;
-  if (typeof address !== 'string') throw invalidArgType('rinfo.address', 'of type string', address);
-  if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT', `Port should be > 0 and < 65536. Received ${inspect(port)}.`);
-  }
-  hostSend(bytes, address, port);
-}
+        // ctx.reply for UDP handlers: sends from the handler's bound socket to rinfo's address and port.
+        function reply(data, rinfo) {
+          const bytes = datagramBytes(data);
+          if (rinfo === null || typeof rinfo !== 'object') throw invalidArgType('rinfo', 'of type object', rinfo);
+          const { address, port } = rinfo;
+          if (typeof address !== 'string') throw invalidArgType('rinfo.address', 'of type string', address);
+          if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+            throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
+              `Port should be > 0 and < 65536. Received ${inspect(port)}.`);
+          }
+          hostSend(bytes, address, port);
+        }
 
-return {
-  modules: {
-    'node:buffer': { Buffer, default: Buffer },
-    'node:events': { EventEmitter, once, on, default: EventEmitter },
-  },
+        return {
+          modules: {
+            'node:buffer': { Buffer, default: Buffer },
+            'node:events': { EventEmitter, once, on, default: EventEmitter },
+          },
 
-  // One ctx per handler, frozen. ctx.shared (the shared store) joins these fields here once its binding exists.
-  createContext(name, port, protocol) {
-    const controller = new AbortController();
-    const ctx = { name, port, protocol, signal: controller.signal };
-    if (protocol === 'udp') ctx.reply = reply;
-    handlerContext = Object.freeze(ctx);
-    return controller;
-  },
+          // One ctx per handler, frozen. ctx.shared (the shared store) joins these fields here once its binding exists.
+          createContext(name, port, protocol) {
+            const controller = new AbortController();
+            const ctx = { name, port, protocol, signal: controller.signal };
+            if (protocol === 'udp') ctx.reply = reply;
+            handlerContext = Object.freeze(ctx);
+            return controller;
+          },
 
-  start(handle, message) {
-    handleFunction = handle;
-    messageFunction = message;
-  },
+          start(handle, message) {
+            handleFunction = handle;
+            messageFunction = message;
+          },
 
-  lifecycle(kind, fn) {
-    const result = fn(handlerContext);
-    if (!isThenable(result)) return false;
-    result.then(() => hostSettle(kind, true), (error) => hostSettle(kind, false, error));
-    return true;
-  },
+          lifecycle(kind, fn) {
+            const result = fn(handlerContext);
+            if (!isThenable(result)) return false;
+            result.then(() => hostSettle(kind, true), (error) => hostSettle(kind, false, error));
+            return true;
+          },
 
-  abort(controller, reason) {
-    controller.abort(new DOMException(reason, 'AbortError'));
-  },
+          abort(controller, reason) {
+            controller.abort(new DOMException(reason, 'AbortError'));
+          },
 
-  accept(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort) {
-    const socket = new Socket(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort);
-    sockets.set(id, socket);
-    const result = handleFunction(socket, handlerContext);
-    if (isThenable(result)) result.then(undefined, (error) => Socket.fault(socket, error, 'handle()'));
-  },
+          accept(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort) {
+            const socket = new Socket(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort);
+            sockets.set(id, socket);
+            const result = handleFunction(socket, handlerContext);
+            if (isThenable(result)) result.then(undefined, (error) => Socket.fault(socket, error, 'handle()'));
+          },
 
-  data(id, chunk) { sockets.get(id)?.[kOnData](chunk); },
-  end(id) { sockets.get(id)?.[kOnEnd](); },
-  written(id, count) { sockets.get(id)?.[kOnWritten](count); },
-  error(id, code, message) {
-    const socket = sockets.get(id);
-    if (socket === undefined) return;
-    const error = new Error(message);
-    error.code = code;
-    const syscall = message.endsWith(` ${code}`) ? message.slice(0, -code.length - 1) : '';
-    if (/^[a-z_]+$/.test(syscall)) error.syscall = syscall;
-    socket[kOnError](error);
-  },
-  close(id, hadError) { sockets.get(id)?.[kOnClose](hadError); },
-  destroy(id) { sockets.get(id)?.destroy(); },
+          data(id, chunk) { sockets.get(id)?.[kOnData](chunk); },
+          end(id) { sockets.get(id)?.[kOnEnd](); },
+          written(id, count) { sockets.get(id)?.[kOnWritten](count); },
+          error(id, code, message) {
+            const socket = sockets.get(id);
+            if (socket === undefined) return;
+            const error = new Error(message);
+            error.code = code;
+            const syscall = message.endsWith(` ${code}`) ? message.slice(0, -code.length - 1) : '';
+            if (/^[a-z_]+$/.test(syscall)) error.syscall = syscall;
+            socket[kOnError](error);
+          },
+          close(id, hadError) { sockets.get(id)?.[kOnClose](hadError); },
+          destroy(id) { sockets.get(id)?.destroy(); },
 
-  datagram(chunk, address, family, port) {
-    const result = messageFunction(chunk, { address, family, port, size: chunk.length }, handlerContext);
-    if (isThenable(result)) result.then(undefined, (error) => reportFault(error, 'message()'));
-  },
+          datagram(chunk, address, family, port) {
+            const result = messageFunction(chunk, { address, family, port, size: chunk.length }, handlerContext);
+            if (isThenable(result)) result.then(undefined, (error) => reportFault(error, 'message()'));
+          },
 
-  timer: fireTimer,
-};
-"""#
+          timer: fireTimer,
+        };
+        """#
 }

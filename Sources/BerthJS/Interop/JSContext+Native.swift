@@ -80,7 +80,7 @@ private func nativeTrampoline(
 
     func string(_ index: Int) -> String? {
         guard isString(index) else { return nil }
-        return withUTF8(index) { unsafe String(decoding: $0, as: UTF8.self) }
+        return unsafe withUTF8(index) { unsafe String(decoding: $0, as: UTF8.self) }
     }
 
     /// Lends the UTF-8 form of a string argument. QuickJS lends an ASCII string's own bytes (no copy); a lone
@@ -139,7 +139,7 @@ extension JSContext {
     func newUint8Array(
         copying bytes: UnsafeRawBufferPointer, constructor: borrowing JSRef, newTarget: borrowing JSRef
     ) -> JSRef {
-        let buffer = newArrayBuffer(copying: bytes)
+        let buffer = unsafe newArrayBuffer(copying: bytes)
         if buffer.isException { return buffer }
         var call = JSCall(self)
         call.append(buffer)
@@ -151,12 +151,13 @@ extension JSContext {
         utf8Of arguments: borrowing JSNativeArguments, at index: Int, constructor: borrowing JSRef,
         newTarget: borrowing JSRef
     ) -> JSRef? {
-        let buffer: JSRef? = arguments.withUTF8(index) { bytes in
-            let buffer = newArrayBuffer(copying: bytes)
-            if !buffer.isException, bytes.contains(0xED) {
+        let buffer: JSRef? = unsafe arguments.withUTF8(index) { bytes in
+            let buffer = unsafe newArrayBuffer(copying: bytes)
+            if !buffer.isException, unsafe bytes.contains(0xED) {
                 var size = 0
                 if let start = unsafe JS_GetArrayBuffer(raw, &size, buffer.raw) {
-                    unsafe UTF8Text.replaceEncodedSurrogates(in: UnsafeMutableRawBufferPointer(start: start, count: size))
+                    unsafe UTF8Text.replaceEncodedSurrogates(
+                        in: UnsafeMutableRawBufferPointer(start: start, count: size))
                 }
             }
             return buffer
@@ -171,7 +172,7 @@ extension JSContext {
     /// A string decoded from UTF-8 as WHATWG's decoder does: each maximal invalid subsequence becomes one U+FFFD.
     /// Valid input goes to QuickJS as is; only invalid input is repaired through a Swift string first.
     func string(utf8 bytes: UnsafeRawBufferPointer) -> JSRef {
-        if UTF8Text.isValid(bytes) {
+        if unsafe UTF8Text.isValid(bytes) {
             let start = unsafe bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
             return unsafe JSRef(taking: JS_NewStringLen(raw, start, bytes.count), in: raw)
         }

@@ -73,7 +73,8 @@ package struct CloneReader {
         let count = try count(elementSize: 2)
         let raw = try take(count * 2)
         var units = [UInt16](repeating: 0, count: count)
-        for index in 0..<count { units[index] = UInt16(raw[2 * index]) | UInt16(raw[2 * index + 1]) << 8 }
+        let base = raw.startIndex
+        for index in 0..<count { units[index] = UInt16(raw[base + 2 * index]) | UInt16(raw[base + 2 * index + 1]) << 8 }
         return units
     }
 
