@@ -29,10 +29,10 @@ let package = Package(
         // The pipeline, one module per stage.
         .target(name: "BerthPlan", swiftSettings: strictSwift),
         .target(name: "BerthStore", swiftSettings: strictSwift),
-        .target(name: "BerthJS", dependencies: ["BerthPlan", "CQuickJS"], swiftSettings: wrapperSwift),
+        .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthStore", "CQuickJS"], swiftSettings: wrapperSwift),
         .target(name: "BerthTLS", dependencies: ["COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthJS", "BerthTLS"], swiftSettings: strictSwift),
-        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthJS", "CLibUV"], swiftSettings: wrapperSwift),
+        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthJS", "BerthStore", "CLibUV"], swiftSettings: wrapperSwift),
         .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler", "BerthBroker"],
                           swiftSettings: strictSwift),
 
