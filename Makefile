@@ -1,4 +1,4 @@
-# berth: `make run` serves the examples (for now: validates and plans them); `make test` runs every test.
+# berth: `make run` serves the examples on 127.0.0.1; `make test` runs every test.
 SWIFT ?= swift
 BERTH = .build/debug/berth
 
@@ -16,7 +16,14 @@ test: build lint
 
 run: build
 	$(BERTH) validate examples
-	$(BERTH) plan examples
+	@echo
+	@echo "Serving examples/ on 127.0.0.1 (Ctrl-C stops it). In another terminal, try:"
+	@echo "  nc 127.0.0.1 7000                    echo: greets, then echoes what you type"
+	@echo "  echo hi | nc -u -w1 127.0.0.1 9000   ping: pong #1, pong #2, ... counted in ctx.shared"
+	@echo "  nc 127.0.0.1 4000                    relay: open two; a line typed in one appears in the other"
+	@echo "  (uptime.tcp.7443 needs TLS termination, which this version does not have yet: it is not served)"
+	@echo
+	$(BERTH) serve examples --bind 127.0.0.1
 
 # C modules are imported only by their wrapper modules (STYLE.md §3).
 lint:

@@ -323,6 +323,63 @@ import Testing
         #expect(echo.standardOutput == "ok")
     }
 
+    @Test func defaultBindIsDualStackAndFamiliesAreReportedAsNodeDoes() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "who.tcp.\(port).port.js": "export function handle(conn) { conn.end(`${conn.remoteFamily} ${conn.remoteAddress} ${conn.localPort}\\n`); }\n",
+            "manifest.json": Self.allowLoopback,
+        ])
+        let broker = try ServeProcess(folder: folder.path, arguments: [], readyCount: 1)
+        defer { broker.stop() }
+        let v4 = try Subprocess.run("/bin/sh", ["-c", "nc -N 127.0.0.1 \(port) < /dev/null"], timeout: 10)
+        #expect(v4.standardOutput == "IPv4 127.0.0.1 \(port)\n")
+        let v6 = try Subprocess.run("/bin/sh", ["-c", "nc -N ::1 \(port) < /dev/null"], timeout: 10)
+        #expect(v6.standardOutput == "IPv6 ::1 \(port)\n")
+    }
+
+    @Test func deniedSourcesAreResetBeforeAnyHandlerRuns() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "guarded.tcp.\(port).port.js": "export function handle(conn) { console.log(`reached by ${conn.remoteAddress}`); conn.end(\"hi\\n\"); }\n",
+            "manifest.json": #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8"], "deny": ["127.0.0.2/32"]}}"#,
+        ])
+        let broker = try ServeProcess(folder: folder.path, arguments: [], readyCount: 1)
+        defer { broker.stop() }
+        let allowed = try Subprocess.run("/bin/sh", ["-c", "nc -N -s 127.0.0.3 127.0.0.1 \(port) < /dev/null"], timeout: 10)
+        #expect(allowed.standardOutput == "hi\n")
+        let denied = try Subprocess.run("/bin/sh", ["-c", "nc -N -s 127.0.0.2 127.0.0.1 \(port) < /dev/null"], timeout: 10)
+        #expect(denied.standardOutput.isEmpty)
+        let v6 = try Subprocess.run("/bin/sh", ["-c", "nc -N ::1 \(port) < /dev/null"], timeout: 10)
+        #expect(v6.standardOutput.isEmpty, "::1 is not in the allow list")
+        #expect(broker.waitForLog("reached by 127.0.0.3"))
+        #expect(!broker.log.contains("reached by 127.0.0.2") && !broker.log.contains("reached by ::1"))
+    }
+
+    @Test func textLogsNameTheHandlerAndLevel() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "talker.tcp.\(port).port.js": "export function open() { console.warn(\"careful\", { n: 1 }); }\nexport function handle(c) { c.end(); }\n",
+            "manifest.json": Self.allowLoopback,
+        ])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BerthBinary.path)
+        process.arguments = ["serve", folder.path, "--bind", "127.0.0.1"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains(" warn  talker: careful { n: 1 }\n"), "\(text)")
+        #expect(text.contains(" info  talker: listening on tcp/\(port) file=talker.tcp.\(port).port.js address=127.0.0.1\n"))
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test func strictRefusesToStartOnErrors() throws {
         let folder = try TemporaryFolder()
         try folder.write(["broken.tcp.\(try FreePort.tcp()).port.js": "export function handle(conn {\n}\n", "manifest.json": Self.allowLoopback])
