@@ -8,12 +8,15 @@ package struct ServeOptions: Sendable, Equatable {
     package var heapLimitBytes: Int
     /// How long open connections may finish after SIGTERM/SIGINT before they are destroyed.
     package var graceMilliseconds: Int
+    /// The bound on `ctx.shared`'s encoded keys and values.
+    package var storeMaxBytes: Int
 
     package init(bindAddress: String? = nil, cpuBudgetMilliseconds: Int = 1000, heapLimitBytes: Int = 64 << 20,
-                 graceMilliseconds: Int = 10_000) {
+                 graceMilliseconds: Int = 10_000, storeMaxBytes: Int = 256 << 20) {
         self.bindAddress = bindAddress
         self.cpuBudgetMilliseconds = cpuBudgetMilliseconds
         self.heapLimitBytes = heapLimitBytes
         self.graceMilliseconds = graceMilliseconds
+        self.storeMaxBytes = storeMaxBytes
     }
 }

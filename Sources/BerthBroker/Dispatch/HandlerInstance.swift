@@ -132,7 +132,10 @@ extension HandlerInstance: HandlerHost {
         case .warn: .warn
         case .error: .error
         }
-        log.log(brokerLevel, message, handler: endpoint.name)
+        // The runtime names the handler in its fault messages; the log line already does.
+        let prefix = "\(endpoint.name): "
+        log.log(brokerLevel, message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message,
+                handler: endpoint.name)
     }
 
     func monotonicMilliseconds() -> Double { Double(EventLoop.monotonicNanoseconds) / 1_000_000 }

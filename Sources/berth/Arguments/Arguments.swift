@@ -26,6 +26,7 @@ struct ServeArguments: Equatable {
     var cpuBudgetMilliseconds = 1000
     var heapLimitBytes = 64 << 20
     var graceMilliseconds = 10_000
+    var storeMaxBytes = 256 << 20
     var logFormat = "text"
 }
 
@@ -82,6 +83,7 @@ enum ArgumentParser {
                 case "--cpu-budget": serve.cpuBudgetMilliseconds = try parseDuration(value(), option: option, command: command)
                 case "--grace": serve.graceMilliseconds = try parseDuration(value(), option: option, command: command)
                 case "--heap-limit": serve.heapLimitBytes = try parseSize(value(), option: option, command: command)
+                case "--store-max-bytes": serve.storeMaxBytes = try parseSize(value(), option: option, command: command)
                 case "--log-format":
                     let format = try value()
                     guard ["text", "json"].contains(format) else {

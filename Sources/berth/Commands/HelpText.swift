@@ -47,7 +47,7 @@ enum HelpText {
 
     static let serve = """
         usage: berth serve DIR [--bind ADDR] [--strict] [--cpu-budget DURATION] [--heap-limit SIZE] [--grace DURATION]
-                               [--log-format text|json] [--previous PLAN]
+                               [--store-max-bytes SIZE] [--log-format text|json] [--previous PLAN]
 
         Compiles DIR as `validate` does (refused entries are logged with their diagnostics; the valid ones serve), then
         runs one broker that owns every listening socket and hands each screened connection or datagram to its handler.
@@ -55,6 +55,7 @@ enum HelpText {
           --strict            refuse to start when the folder has any error or warning
           --cpu-budget DUR    interrupt a handler dispatch that runs longer (default 1s)
           --heap-limit SIZE   each handler's JavaScript heap (default 64MiB)
+          --store-max-bytes N bound on ctx.shared's encoded keys and values (default 256MiB)
           --grace DUR         after SIGTERM/SIGINT, how long open connections may finish (default 10s)
           --log-format FMT    text (default) or json: one line per event on stderr
         SIGTERM/SIGINT: stop accepting, abort every ctx.signal, run close(ctx), drain for the grace period, exit 0.

@@ -24,7 +24,8 @@ enum ServeCommand {
         }
         let options = ServeOptions(
             bindAddress: serve.bindAddress, cpuBudgetMilliseconds: serve.cpuBudgetMilliseconds,
-            heapLimitBytes: serve.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds)
+            heapLimitBytes: serve.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds,
+            storeMaxBytes: serve.storeMaxBytes)
         do {
             let folder = URL(fileURLWithPath: arguments.folder).resolvingSymlinksInPath().path
             try Broker(plan: plan, folder: folder, options: options, log: log).run()
