@@ -1,4 +1,5 @@
 package import BerthPlan
+import BerthStore
 import Foundation
 
 /// The serve stage: one process, one libuv loop, every listening socket. Runs until SIGTERM/SIGINT and a drain.
@@ -18,6 +19,12 @@ package final class Broker {
         Self.raiseFileLimit()
         Self.unblockShutdownSignals()
         let loop = try EventLoop()
+        // ctx.shared: one store for every handler; deliveries run on a later loop turn, never inside publish().
+        let deliveryTimer = LoopTimer(loop: loop)
+        var store: SharedStore?
+        store = SharedStore(maxBytes: options.storeMaxBytes) {
+            deliveryTimer.start(after: 0) { store?.deliverPending() }
+        }
         var instances: [HandlerInstance] = []
         for endpoint in plan.endpoints {
             if endpoint.tls != nil {
@@ -25,7 +32,8 @@ package final class Broker {
                         handler: endpoint.name)
                 continue
             }
-            let instance = HandlerInstance(endpoint: endpoint, loop: loop, options: options, log: log)
+            let instance = HandlerInstance(endpoint: endpoint, loop: loop, options: options, log: log, store: store!,
+                                           storeOwner: instances.count + 1)
             instances.append(instance)
             instance.start(folder: folder)
         }
@@ -37,6 +45,7 @@ package final class Broker {
             for instance in instances { instance.stop() }
             for watcher in signals { watcher.close() }
             graceTimer?.close()
+            deliveryTimer.close()
         }
         let checkDrained = {
             if isShuttingDown, instances.allSatisfy({ $0.openConnectionCount == 0 }) { finish() }

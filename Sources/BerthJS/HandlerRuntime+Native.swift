@@ -5,6 +5,8 @@ enum NativeFunction: Int32, CaseIterable {
     case write, end, destroy, pause, resume, setNoDelay, setKeepAlive, send
     case encodeUTF8, decodeUTF8, utf8Length, writeUTF8
     case fault, settle, promiseState, registerBuffer
+    case structuredClone, detachArrayBuffer
+    case sharedGet, sharedSet, sharedDelete, sharedSubscribe, sharedUnsubscribe, sharedPublish
 
     var name: String { "\(self)" }
 
@@ -13,7 +15,9 @@ enum NativeFunction: Int32, CaseIterable {
         switch self {
         case .now: 0
         case .randomFill, .cancelTimer, .end, .destroy, .pause, .resume, .utf8Length: 1
+        case .structuredClone, .detachArrayBuffer, .sharedGet, .sharedDelete, .sharedUnsubscribe: 1
         case .print, .scheduleTimer, .write, .setNoDelay, .encodeUTF8, .promiseState, .registerBuffer: 2
+        case .sharedSet, .sharedSubscribe, .sharedPublish: 2
         case .setKeepAlive, .send, .fault, .settle: 3
         case .decodeUTF8, .writeUTF8: 4
         }
@@ -124,6 +128,9 @@ extension HandlerRuntime: JSNativeHost {
             return context.number(state == .pending ? 0 : state == .fulfilled ? 1 : 2)
         case .registerBuffer:
             bufferClasses = BufferClasses(buffer: arguments.value(0), uint8Array: arguments.value(1))
+        case .structuredClone, .detachArrayBuffer, .sharedGet, .sharedSet, .sharedDelete, .sharedSubscribe,
+            .sharedUnsubscribe, .sharedPublish:
+            return callCloneNative(native, arguments, in: context)
         }
         return context.undefined
     }

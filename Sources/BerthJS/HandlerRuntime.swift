@@ -1,4 +1,5 @@
 package import BerthPlan
+package import BerthStore
 
 /// One handler module running in its own QuickJS runtime and context, driven by the broker: the broker owns the
 /// event loop, sockets and timers and calls the `deliver…`/`fireTimer` methods; the runtime calls back through its
@@ -15,6 +16,9 @@ package final class HandlerRuntime {
     package let port: Int
     package let heapLimit: Int
     package let cpuBudgetMilliseconds: Double
+    /// The broker's store behind `ctx.shared` (nil: ctx has no `shared`), and this runtime's owner id in it.
+    package let store: SharedStore?
+    package let storeOwner: SharedStore.OwnerID
     /// Set when the runtime hit its heap limit: every later dispatch is a no-op returning `.faulted`, so the broker
     /// closes the handler's sockets; `unload()` still frees it.
     package private(set) var isFailed = false
@@ -26,6 +30,10 @@ package final class HandlerRuntime {
     private(set) var context: JSContext?
     /// Buffer's class and Uint8Array's constructor, registered by the globals script before anything uses them.
     var bufferClasses: BufferClasses?
+    /// The structured-clone codec, made with the globals.
+    var cloner: StructuredClone?
+    /// The store's subscriptions made through ctx.shared.subscribe, by the globals script's subscription number.
+    var sharedSubscriptions: [Int: (id: SharedStore.SubscriptionID, channel: String)] = [:]
     private var globals: GlobalsHooks?
     private var module: ModuleValues?
     /// Ids of the host timers scheduled and not yet fired or cancelled.
@@ -33,6 +41,9 @@ package final class HandlerRuntime {
     private var failure: String?
     /// True while JavaScript runs: a host method that calls back in trips a precondition instead of corrupting state.
     private var isRunning = false
+    /// The connection whose event JavaScript is handling now (jobs included): ctx.shared's publisher and subscriber
+    /// origin, so a connection does not receive what it published itself.
+    private(set) var activeConnection: ConnectionID?
     private var closeCalled = false
     private var openCompletion: ((DispatchOutcome) -> Void)?
     private var closeCompletion: ((DispatchOutcome) -> Void)?
@@ -42,14 +53,18 @@ package final class HandlerRuntime {
     /// Loads `entry` (a path relative to `folder`) with what it imports, confined to the folder as the compiler's
     /// inspection is, installs the globals and evaluates the module. Throws when the module cannot start: a problem
     /// in its files, an exception or rejection in its evaluation (with the JS stack), or a missing `handle`
-    /// (TCP) / `message` (UDP) export. `heapLimit` bounds the runtime's heap in bytes.
+    /// (TCP) / `message` (UDP) export. `heapLimit` bounds the runtime's heap in bytes. With a `store`, ctx gets
+    /// `shared` over it; `storeOwner` must be unique among the runtimes sharing the store (unload removes the
+    /// subscriptions made under it).
     package init(
         folder: String, entry: String, name: String, transport: Transport, port: Int,
         heapLimit: Int = HandlerRuntime.defaultHeapLimit,
-        cpuBudgetMilliseconds: Double = HandlerRuntime.defaultCPUBudgetMilliseconds, host: any HandlerHost
+        cpuBudgetMilliseconds: Double = HandlerRuntime.defaultCPUBudgetMilliseconds, host: any HandlerHost,
+        store: SharedStore? = nil, storeOwner: SharedStore.OwnerID = 0
     ) throws(HandlerLoadError) {
         (self.name, self.transport, self.port) = (name, transport, port)
         (self.heapLimit, self.cpuBudgetMilliseconds, self.host) = (heapLimit, cpuBudgetMilliseconds, host)
+        (self.store, self.storeOwner) = (store, storeOwner)
         let context = JSContext(runtime: JSRuntime(memoryLimit: heapLimit, stackBudget: Self.stackBudget))
         self.context = context
         context.nativeHost = self
@@ -91,6 +106,8 @@ package final class HandlerRuntime {
         if hooks.isException {
             throw HandlerLoadError("\(name): the handler globals did not load: \(context.takeException().description)")
         }
+        guard let intrinsics = hooks.property("clone") else { preconditionFailure("the globals returned no clone") }
+        cloner = StructuredClone(context: context, intrinsics: intrinsics)
         globals = GlobalsHooks(hooks)
     }
 
@@ -158,6 +175,7 @@ package final class HandlerRuntime {
         makeContext.append(context.string(name))
         makeContext.append(context.number(port))
         makeContext.append(context.string(transport.rawValue))
+        makeContext.append(context.bool(store != nil))
         let controller = makeContext.call(globals.createContext)
         var start = JSCall(context)
         start.append(transport == .tcp ? exports.entry.duplicate() : context.undefined)
@@ -275,9 +293,12 @@ package final class HandlerRuntime {
 
     /// Frees every JavaScript value the runtime holds, then the context and the runtime (QuickJS asserts no leaks).
     private func release() {
+        store?.unsubscribeAll(owner: storeOwner)
+        sharedSubscriptions.removeAll()
         module = nil
         globals = nil
         bufferClasses = nil
+        cloner = nil
         readyCompletions.removeAll()
         context?.nativeHost = nil
         loader = nil
@@ -396,6 +417,22 @@ package final class HandlerRuntime {
         }
     }
 
+    /// A message the store delivers to ctx.shared subscription `id` (the broker runs `SharedStore.deliverPending()`
+    /// from its loop, never while JavaScript runs): decoded afresh into this runtime and handed to the subscriber, as
+    /// one dispatch. A subscriber that throws is a logged fault of this handler; nothing else is affected.
+    func deliverShared(_ id: Int, _ message: [UInt8]) {
+        guard let channel = sharedSubscriptions[id]?.channel else { return }
+        dispatch(.named("a ctx.shared subscriber of \"\(channel)\"")) { context, globals in
+            guard let cloner else { return context.undefined }
+            let value = cloner.decode(message)
+            if value.isException { return value }
+            var call = JSCall(context)
+            call.append(context.number(id))
+            call.append(value)
+            return call.call(globals.sharedDeliver)
+        }
+    }
+
     // MARK: Dispatching
 
     /// Where a fault happened, for the log line.
@@ -452,8 +489,8 @@ package final class HandlerRuntime {
         _ origin: Origin, _ connection: ConnectionID?, _ body: (JSContext, GlobalsHooks) -> JSRef
     ) -> String? {
         guard !isFailed, let context, let globals else { return nil }
-        isRunning = true
-        defer { isRunning = false }
+        (isRunning, activeConnection) = (true, connection)
+        defer { (isRunning, activeConnection) = (false, nil) }
         let runtime = context.runtime
         runtime.enter()
         runtime.arm(milliseconds: cpuBudgetMilliseconds)
@@ -577,6 +614,7 @@ final class GlobalsHooks {
     let destroy: JSRef
     let datagram: JSRef
     let timer: JSRef
+    let sharedDeliver: JSRef
 
     init(_ hooks: borrowing JSRef) {
         func hook(_ name: String) -> JSRef {
@@ -599,6 +637,7 @@ final class GlobalsHooks {
         destroy = hook("destroy")
         datagram = hook("datagram")
         timer = hook("timer")
+        sharedDeliver = hook("sharedDeliver")
     }
 }
 

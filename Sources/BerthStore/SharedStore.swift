@@ -17,8 +17,18 @@ package final class SharedStore {
         }
     }
 
+    /// Who is publishing or subscribing: a handler and, when it happens while one of its connections' events is
+    /// handled, that connection. A message is not delivered back to subscriptions of the connection that published it
+    /// (a chat relay does not echo a line to its sender); subscriptions made outside a connection receive everything.
+    package struct Origin: Hashable, Sendable {
+        package var owner: OwnerID
+        package var connection: Int
+        package init(owner: OwnerID, connection: Int) { (self.owner, self.connection) = (owner, connection) }
+    }
+
     private struct Subscription {
         var owner: OwnerID
+        var origin: Origin?
         var channel: String
         var deliver: ([UInt8]) -> Void
     }
@@ -66,10 +76,12 @@ package final class SharedStore {
     }
 
     /// Registers `deliver` for `channel`; it receives the encoded message of each later publish.
-    package func subscribe(channel: String, owner: OwnerID, deliver: @escaping ([UInt8]) -> Void) -> SubscriptionID {
+    package func subscribe(
+        channel: String, owner: OwnerID, origin: Origin? = nil, deliver: @escaping ([UInt8]) -> Void
+    ) -> SubscriptionID {
         let id = nextSubscription
         nextSubscription += 1
-        subscriptions[id] = Subscription(owner: owner, channel: channel, deliver: deliver)
+        subscriptions[id] = Subscription(owner: owner, origin: origin, channel: channel, deliver: deliver)
         channels[channel, default: []].append(id)
         return id
     }
@@ -88,14 +100,19 @@ package final class SharedStore {
 
     package func subscriberCount(channel: String) -> Int { channels[channel]?.count ?? 0 }
 
-    /// Queues `message` for every subscriber current now; returns how many. Deliveries run later, in publish order.
+    /// Queues `message` for every subscriber current now except those `origin` itself made; returns how many.
+    /// Deliveries run later, in publish order.
     @discardableResult
-    package func publish(channel: String, _ message: [UInt8]) -> Int {
+    package func publish(channel: String, _ message: [UInt8], origin: Origin? = nil) -> Int {
         guard let current = channels[channel], !current.isEmpty else { return 0 }
         let wasIdle = queueHead == queue.count
-        for id in current { queue.append(Delivery(subscription: id, message: message)) }
-        if wasIdle { scheduleDeliveries() }
-        return current.count
+        var count = 0
+        for id in current where origin == nil || subscriptions[id]?.origin != origin {
+            queue.append(Delivery(subscription: id, message: message))
+            count += 1
+        }
+        if wasIdle, count > 0 { scheduleDeliveries() }
+        return count
     }
 
     package var hasPendingDeliveries: Bool { queueHead < queue.count }

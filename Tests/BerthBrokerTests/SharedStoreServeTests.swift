@@ -21,7 +21,7 @@ import Testing
             const socket = dgram.createSocket("udp4");
             const replies = [];
             const next = () => socket.send("ping", \(port), "127.0.0.1");
-            socket.on("message", (m) => { replies.push(m.toString()); if (replies.length === 3) { console.log(replies.join("")); socket.close(); } else next(); });
+            socket.on("message", (m) => { replies.push(m.toString()); if (replies.length === 3) { process.stdout.write(replies.join("")); socket.close(); } else next(); });
             next();
             setTimeout(() => { console.log("timeout", replies); process.exit(1); }, 10000).unref();
             """)
@@ -108,7 +108,7 @@ import Testing
             l.on("data", (d) => {
               got += d;
               if (got === "ready\\n") { const s = net.connect(speaker, "127.0.0.1", () => { s.end("hello\\n"); }); }
-              if (got.endsWith("hello 0 a\\n")) { console.log(JSON.stringify(got)); l.end(); }
+              if (got.endsWith("hello 0 a\\n")) { console.log(JSON.stringify(got)); process.exit(0); }
             });
             setTimeout(() => { console.log("timeout", JSON.stringify(got)); process.exit(1); }, 10000).unref();
             """, arguments: [String(speaker), String(listener)])

@@ -1,4 +1,5 @@
 import BerthPlan
+import BerthStore
 import BerthTestSupport
 import Testing
 
@@ -142,11 +143,12 @@ final class HandlerFixture {
 
     func runtime(
         _ entry: String, transport: Transport = .tcp, heapLimit: Int = 16 << 20, budget: Double = 200,
-        host: FakeHandlerHost? = nil
+        host: FakeHandlerHost? = nil, store: SharedStore? = nil, storeOwner: Int = 0
     ) throws -> HandlerRuntime {
         try HandlerRuntime(
             folder: folder.path, entry: entry, name: String(entry.prefix { $0 != "." }), transport: transport,
-            port: 7000, heapLimit: heapLimit, cpuBudgetMilliseconds: budget, host: host ?? self.host)
+            port: 7000, heapLimit: heapLimit, cpuBudgetMilliseconds: budget, host: host ?? self.host, store: store,
+            storeOwner: storeOwner)
     }
 
     /// A TCP handler file "t.tcp.7000.port.js" with `source`, loaded.

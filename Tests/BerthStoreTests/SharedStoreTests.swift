@@ -67,6 +67,19 @@ import Testing
         #expect(store.subscriberCount(channel: "c") == 2)
     }
 
+    @Test func aConnectionDoesNotReceiveWhatItPublished() {
+        let (store, recorder) = makeStore()
+        let sender = SharedStore.Origin(owner: 1, connection: 5)
+        _ = store.subscribe(channel: "c", owner: 1, origin: sender) { recorder.received.append("sender\($0[0])") }
+        _ = store.subscribe(channel: "c", owner: 1, origin: .init(owner: 1, connection: 6)) { recorder.received.append("other\($0[0])") }
+        _ = store.subscribe(channel: "c", owner: 2, origin: .init(owner: 2, connection: 5)) { recorder.received.append("handler2\($0[0])") }
+        _ = store.subscribe(channel: "c", owner: 1) { recorder.received.append("open\($0[0])") }
+        #expect(store.publish(channel: "c", [1], origin: sender) == 3)
+        store.publish(channel: "c", [2])
+        store.deliverPending()
+        #expect(recorder.received == ["other1", "handler21", "open1", "sender2", "other2", "handler22", "open2"])
+    }
+
     @Test func anUnloadingOwnerLosesEverySubscription() {
         let (store, recorder) = makeStore()
         for channel in ["a", "b"] { _ = store.subscribe(channel: channel, owner: 7) { _ in recorder.received.append("x") } }

@@ -1,5 +1,6 @@
 import BerthJS
 import BerthPlan
+import BerthStore
 
 /// One served endpoint: its handler runtime, its socket, its connections and timers, all on the broker's loop.
 /// It is the runtime's `HandlerHost`, turning JavaScript's socket calls into libuv calls and libuv events back into
@@ -10,6 +11,8 @@ final class HandlerInstance {
     private let log: BrokerLog
     private let options: ServeOptions
     private let screen: ConnectionScreen
+    private let store: SharedStore
+    private let storeOwner: SharedStore.OwnerID
     private var runtime: HandlerRuntime?
     private var listener: TCPListener?
     private var udpSocket: UDPSocket?
@@ -20,8 +23,11 @@ final class HandlerInstance {
     /// Called when the last connection has closed after `stopAccepting()`.
     var onDrained: (() -> Void)?
 
-    init(endpoint: Endpoint, loop: EventLoop, options: ServeOptions, log: BrokerLog) {
+    init(endpoint: Endpoint, loop: EventLoop, options: ServeOptions, log: BrokerLog, store: SharedStore,
+         storeOwner: SharedStore.OwnerID) {
         self.endpoint = endpoint
+        self.store = store
+        self.storeOwner = storeOwner
         self.loop = loop
         self.options = options
         self.log = log
@@ -36,7 +42,8 @@ final class HandlerInstance {
             runtime = try HandlerRuntime(
                 folder: folder, entry: endpoint.file, name: endpoint.name, transport: endpoint.transport,
                 port: endpoint.port, heapLimit: options.heapLimitBytes,
-                cpuBudgetMilliseconds: Double(options.cpuBudgetMilliseconds), host: self)
+                cpuBudgetMilliseconds: Double(options.cpuBudgetMilliseconds), host: self, store: store,
+                storeOwner: storeOwner)
         } catch {
             log.log(.error, "not serving \(endpoint.file): \(error.message)", handler: endpoint.name)
             return

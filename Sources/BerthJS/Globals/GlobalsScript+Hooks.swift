@@ -33,11 +33,15 @@ extension GlobalsScript {
             'node:events': { EventEmitter, once, on, default: EventEmitter },
           },
 
-          // One ctx per handler, frozen. ctx.shared (the shared store) joins these fields here once its binding exists.
-          createContext(name, port, protocol) {
+          clone: cloneIntrinsics,
+
+          // One ctx per handler, frozen; `shared` when the broker gave the runtime a store.
+          createContext(name, port, protocol, hasShared) {
             const controller = new AbortController();
             const ctx = { name, port, protocol, signal: controller.signal };
             if (protocol === 'udp') ctx.reply = reply;
+            if (hasShared) ctx.shared = makeShared();
+            brandHostObject(ctx, 'ctx');
             handlerContext = Object.freeze(ctx);
             return controller;
           },
@@ -86,6 +90,7 @@ extension GlobalsScript {
           },
 
           timer: fireTimer,
+          sharedDeliver,
         };
         """#
 }

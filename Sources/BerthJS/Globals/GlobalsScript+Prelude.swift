@@ -17,6 +17,13 @@ extension GlobalsScript {
           ObjectDefineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
         }
 
+        // Marks berth's host objects (conn, ctx, ctx.shared, timers, AbortSignal, …), on the object or its
+        // prototype: the structured-clone codec refuses what carries the mark, naming it by `description`.
+        const kHostObject = Symbol('berth.hostObject');
+        function brandHostObject(target, description) {
+          ObjectDefineProperty(target, kHostObject, { value: description });
+        }
+
         function isThenable(value) {
           return value !== null && (typeof value === 'object' || typeof value === 'function') &&
             typeof value.then === 'function';

@@ -6,6 +6,6 @@ enum GlobalsScript {
 
     static let source =
         "(function (host) {\n'use strict';\n"
-        + [prelude, inspect, events, buffer, timers, web, socket, hooks].joined(separator: "\n")
+        + [prelude, inspect, events, buffer, timers, web, socket, clone, hooks].joined(separator: "\n")
         + "\n})"
 }

@@ -150,6 +150,27 @@ extension JSContext {
         return unsafe JSRef(taking: result, in: context)
     }
 
+    /// Calls `function` with `this` bound to `this` (a method such as Map.prototype.set on a given map).
+    mutating func call(_ function: borrowing JSRef, this: borrowing JSRef) -> JSRef {
+        let count = Int32(self.count)
+        let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
+            unsafe JS_Call(
+                context, function.raw, this.raw, count,
+                UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: JSValue.self))
+        }
+        return unsafe JSRef(taking: result, in: context)
+    }
+
+    /// `new constructor(...arguments)`.
+    mutating func construct(_ constructor: borrowing JSRef) -> JSRef {
+        let count = Int32(self.count)
+        let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
+            unsafe JS_CallConstructor(
+                context, constructor.raw, count, UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: JSValue.self))
+        }
+        return unsafe JSRef(taking: result, in: context)
+    }
+
     /// `Reflect.construct(constructor, arguments, newTarget)`: the object gets `newTarget.prototype`.
     mutating func construct(_ constructor: borrowing JSRef, newTarget: borrowing JSRef) -> JSRef {
         let count = Int32(self.count)

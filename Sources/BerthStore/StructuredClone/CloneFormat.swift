@@ -19,6 +19,8 @@ package enum CloneFormat {
         case bigint = 0x06
         /// Varint count of UTF-16 code units, then the units little-endian (lone surrogates survive).
         case string = 0x07
+        /// Varint count of code units, then one byte per unit: the form of a string whose units all fit a byte.
+        case latin1String = 0x09
         /// The value that object number N (counted in order of first appearance) already is: varint N.
         case reference = 0x08
 
@@ -40,7 +42,7 @@ package enum CloneFormat {
         /// View kind byte (`ViewKind`), then the buffer (an arrayBuffer or a reference), varint byte offset, varint
         /// length in elements (bytes for DataView).
         case arrayBufferView = 0x17
-        /// Name string, message string, then a stack string or undefined.
+        /// Name string, then message and stack, each a string or undefined.
         case error = 0x18
         case booleanObject = 0x19
         /// float64.
@@ -49,12 +51,28 @@ package enum CloneFormat {
         case stringObject = 0x1B
         /// A bigint value follows (tag and all).
         case bigintObject = 0x1C
+        /// As `error`; the name is the exception's (AbortError, DataCloneError, …).
+        case domException = 0x1D
+
+        /// Whether the tag starts a string (either form).
+        package var isString: Bool { self == .string || self == .latin1String }
     }
 
     /// The kinds of ArrayBuffer views.
     package enum ViewKind: UInt8, Sendable, CaseIterable {
-        case int8 = 1, uint8, uint8Clamped, int16, uint16, int32, uint32, float32, float64, bigInt64, bigUint64, dataView
-        /// Float16Array (QuickJS 2025-04 has it).
+        case int8 = 1
+        case uint8
+        case uint8Clamped
+        case int16
+        case uint16
+        case int32
+        case uint32
+        case float32
+        case float64
+        case bigInt64
+        case bigUint64
+        case dataView
+        /// Float16Array (QuickJS 2025-04-26 has none, so berth neither writes nor reads it).
         case float16
 
         package var bytesPerElement: Int {

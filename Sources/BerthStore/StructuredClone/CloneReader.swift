@@ -11,11 +11,14 @@ package struct CloneReader {
     /// Checks the header; throws for another format or version.
     package init(_ bytes: [UInt8]) throws(FormatError) {
         self.bytes = bytes
-        guard bytes.count >= CloneFormat.header.count, Array(bytes[0..<3]) == Array(CloneFormat.header[0..<3]) else {
+        guard bytes.count >= CloneFormat.header.count, bytes[0] == CloneFormat.header[0],
+            bytes[1] == CloneFormat.header[1], bytes[2] == CloneFormat.header[2]
+        else {
             throw FormatError(description: "not a berth structured-clone value")
         }
         guard bytes[3] == CloneFormat.version else {
-            throw FormatError(description: "structured-clone format version \(bytes[3]) is not supported (this berth reads \(CloneFormat.version))")
+            let (version, supported) = (bytes[3], CloneFormat.version)
+            throw FormatError(description: "format version \(version) is not supported (this berth reads \(supported))")
         }
         offset = CloneFormat.header.count
     }
@@ -24,7 +27,9 @@ package struct CloneReader {
 
     package mutating func tag() throws(FormatError) -> CloneFormat.Tag {
         let raw = try byte()
-        guard let tag = CloneFormat.Tag(rawValue: raw) else { throw FormatError(description: "unknown tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)") }
+        guard let tag = CloneFormat.Tag(rawValue: raw) else {
+            throw FormatError(description: "unknown tag 0x\(String(raw, radix: 16)) at byte \(offset - 1)")
+        }
         return tag
     }
 
@@ -68,8 +73,12 @@ package struct CloneReader {
         return Double(bitPattern: bits)
     }
 
-    /// The code units of a string whose tag was already read.
-    package mutating func stringPayload() throws(FormatError) -> [UInt16] {
+    /// The code units of a string whose tag (`.string` or `.latin1String`) was already read.
+    package mutating func stringPayload(_ tag: CloneFormat.Tag = .string) throws(FormatError) -> [UInt16] {
+        if tag == .latin1String {
+            let count = try count()
+            return try take(count).map(UInt16.init)
+        }
         let count = try count(elementSize: 2)
         let raw = try take(count * 2)
         var units = [UInt16](repeating: 0, count: count)
@@ -80,8 +89,45 @@ package struct CloneReader {
 
     /// A string including its tag (keys, error fields, regexp parts).
     package mutating func string() throws(FormatError) -> [UInt16] {
-        guard try tag() == .string else { throw FormatError(description: "expected a string at byte \(offset - 1)") }
-        return try stringPayload()
+        let tag = try tag()
+        guard tag.isString else { throw FormatError(description: "expected a string at byte \(offset - 1)") }
+        return try stringPayload(tag)
+    }
+
+    /// The WTF-8 form of a string whose tag was already read (QuickJS makes strings from it); an ASCII string's bytes
+    /// are lent from the value without a copy.
+    package mutating func wtf8Payload(_ tag: CloneFormat.Tag) throws(FormatError) -> ArraySlice<UInt8> {
+        if tag == .latin1String {
+            let count = try count()
+            let raw = try take(count)
+            var isASCII = true
+            for byte in raw where byte >= 0x80 {
+                isASCII = false
+                break
+            }
+            if isASCII { return raw }
+            var converted: [UInt8] = []
+            converted.reserveCapacity(count * 2)
+            for byte in raw {
+                if byte < 0x80 {
+                    converted.append(byte)
+                } else {
+                    converted.append(0xC0 | byte >> 6)
+                    converted.append(0x80 | byte & 0x3F)
+                }
+            }
+            return converted[...]
+        }
+        var converted: [UInt8] = []
+        WTF8.append(try stringPayload(tag), to: &converted)
+        return converted[...]
+    }
+
+    /// A string including its tag, as WTF-8.
+    package mutating func wtf8String() throws(FormatError) -> ArraySlice<UInt8> {
+        let tag = try tag()
+        guard tag.isString else { throw FormatError(description: "expected a string at byte \(offset - 1)") }
+        return try wtf8Payload(tag)
     }
 
     package mutating func take(_ count: Int) throws(FormatError) -> ArraySlice<UInt8> {

@@ -20,6 +20,12 @@ static inline JSValue cqjs_module_value(JSContext *ctx, JSModuleDef *m) {
 static inline int cqjs_eval_module_compile_only(void) { return JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY; }
 static inline int cqjs_eval_strict_script(void) { return JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT; }
 static inline int cqjs_gpn_strings(void) { return JS_GPN_STRING_MASK; }
+static inline int cqjs_gpn_enumerable_strings(void) { return JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY; }
+// JS_PROP_C_W_E is a macro too: the flags of an ordinary data property (CreateDataProperty's).
+static inline int cqjs_prop_enumerable_data(void) { return JS_PROP_C_W_E; }
+
+// JS_VALUE_GET_PTR is a macro; an object's address identifies it while it lives (the clone codec's memo key).
+static inline uintptr_t cqjs_object_identity(JSValueConst v) { return (uintptr_t)JS_VALUE_GET_PTR(v); }
 
 // JS_ThrowInternalError is variadic (printf-style); Swift cannot call C variadics, so the message goes through "%s".
 static inline JSValue cqjs_throw_internal_error(JSContext *ctx, const char *message) {
