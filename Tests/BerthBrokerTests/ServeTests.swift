@@ -357,6 +357,40 @@ import Testing
         #expect(!broker.log.contains("reached by 127.0.0.2") && !broker.log.contains("reached by ::1"))
     }
 
+    @Test func connectionCapRefusesTheNextAndTheSummaryCountsIt() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "capped.tcp.\(port).port.js": "export function handle(conn) { conn.write(\"in\\n\"); conn.on(\"data\", () => conn.end()); }\n",
+            "manifest.json": #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8"], "maxConnections": 2, "maxConnectionsPerSource": 2}}"#,
+        ])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        let node = try NodePeer.run("""
+            const net = require("net");
+            const open = () => new Promise((resolve) => {
+              const s = net.connect(\(port), "127.0.0.1");
+              s.setEncoding("utf8");
+              s.once("data", () => resolve({ s, ok: true }));
+              s.on("error", () => resolve({ s, ok: false }));
+              s.on("close", () => resolve({ s, ok: false }));
+            });
+            (async () => {
+              const a = await open(), b = await open(), c = await open();
+              a.s.write("bye");
+              await new Promise((r) => a.s.on("close", r));
+              await new Promise((r) => setTimeout(r, 100));
+              const d = await open();
+              console.log(a.ok, b.ok, c.ok, d.ok);
+              b.s.destroy(); d.s.destroy();
+            })();
+            """, timeout: 30)
+        #expect(node.standardOutput == "true true false true\n", "\(node.standardOutput)\(node.standardError)")
+        broker.signal(SIGTERM)
+        #expect(broker.waitForExit() == 0)
+        #expect(broker.lines.contains { $0.contains("refused 1 in the last") && $0.contains("\"maxConnections\":\"1\"") },
+                "\(broker.log)")
+    }
+
     @Test func textLogsNameTheHandlerAndLevel() throws {
         let port = try FreePort.tcp()
         let folder = try TemporaryFolder()

@@ -19,6 +19,9 @@ final class HandlerInstance {
     private var connections: [ConnectionID: TCPConnection] = [:]
     private var nextConnection: ConnectionID = 1
     private var timers: [Int: LoopTimer] = [:]
+    /// Logs the refusals of the last interval, at most one line per interval, so a flood cannot flood the log.
+    private var refusalSummary: LoopTimer?
+    static let refusalSummaryMilliseconds: UInt64 = 5000
     private(set) var isStopped = false
     /// Called when the last connection has closed after `stopAccepting()`.
     var onDrained: (() -> Void)?
@@ -85,6 +88,12 @@ final class HandlerInstance {
         }
         log.log(.info, "listening on \(endpoint.claim)", handler: endpoint.name,
                 fields: [("file", endpoint.file), ("address", options.bindAddress ?? "*")])
+        let summary = LoopTimer(loop: loop)
+        summary.start(after: Self.refusalSummaryMilliseconds, repeat: Self.refusalSummaryMilliseconds) { [weak self] in
+            self?.logRefusals()
+        }
+        summary.keepsLoopAlive = false
+        refusalSummary = summary
     }
 
     /// Stops taking new connections and datagrams, aborts `ctx.signal` and runs `close(ctx)`; open connections go on.
@@ -116,7 +125,19 @@ final class HandlerInstance {
         if connections.isEmpty { unload() }
     }
 
+    private func logRefusals() {
+        let refusals = screen.takeRefusals()
+        guard !refusals.isEmpty else { return }
+        let total = refusals.values.reduce(0, +)
+        let reasons = refusals.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, String($0.value)) }
+        log.log(.warn, "refused \(total) in the last \(Self.refusalSummaryMilliseconds / 1000)s on \(endpoint.claim)",
+                handler: endpoint.name, fields: reasons)
+    }
+
     private func unload() {
+        logRefusals()
+        refusalSummary?.close()
+        refusalSummary = nil
         runtime?.unload()
         runtime = nil
         for timer in timers.values { timer.close() }
@@ -194,7 +215,7 @@ extension HandlerInstance: HandlerHost {
 
 extension HandlerInstance: TCPListenerDelegate {
     func listener(_ listener: TCPListener, accepted connection: TCPConnection) {
-        guard case .admit = screen.screen(connection.remote.ip), let runtime else {
+        guard let runtime, case .admit = screen.admitConnection(from: connection.remote.ip, now: loop.now) else {
             connection.reset()
             return
         }
@@ -217,7 +238,7 @@ extension HandlerInstance: TCPListenerDelegate {
 
 extension HandlerInstance: UDPSocketDelegate {
     func socket(_ socket: UDPSocket, didReceive bytes: UnsafeRawBufferPointer, from sender: SocketAddress) {
-        guard case .admit = screen.screen(sender.ip), let runtime else { return }
+        guard let runtime, case .admit = screen.admitDatagram(from: sender.ip, now: loop.now) else { return }
         check(unsafe runtime.deliverDatagram(
             bytes, address: sender.address, family: sender.ip.family == .ipv4 ? .ipv4 : .ipv6, port: sender.port))
     }
@@ -264,7 +285,7 @@ extension HandlerInstance {
     }
 
     fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
-        connections.removeValue(forKey: id)
+        if let connection = connections.removeValue(forKey: id) { screen.connectionClosed(from: connection.remote.ip) }
         if let runtime { check(runtime.deliverClose(id, hadError: hadError)) }
         guard connections.isEmpty else { return }
         if isStopped { unload() }

@@ -1,21 +1,91 @@
 package import BerthPlan
 
-/// The one place a connection or datagram is judged before any handler sees it. Today: the endpoint's deny and
-/// allow prefixes (deny first); caps and rates slot in here, fed by the same plan.
-package struct ConnectionScreen: Sendable {
+/// The one place a connection or datagram is judged before any handler sees it: deny and allow prefixes, the
+/// handler's connection cap, and per-source connection caps and rates, all from the plan. Its counters live outside
+/// the handler runtime, so a reload can swap the handler without resetting them.
+package final class ConnectionScreen {
+    /// Why something was refused; counted per endpoint.
+    package enum Reason: String, Sendable, CaseIterable {
+        case deny, notAllowed = "not-allowed", maxConnections, maxConnectionsPerSource, connectionRate, datagramRate
+    }
+
     package enum Verdict: Equatable, Sendable {
         case admit
-        case refuse(reason: String)
+        case refuse(Reason)
+    }
+
+    private struct SourceState {
+        var bucket: TokenBucket
+        var connections = 0
     }
 
     private let policy: Policy
+    private let limits: Limits
+    private var sources: SourceTable<SourceState>
+    package private(set) var openConnections = 0
+    package private(set) var refusals: [Reason: Int] = [:]
 
-    package init(endpoint: Endpoint) { policy = endpoint.policy }
+    /// `sourceCapacity` bounds the per-source table (least recently used sources are forgotten first).
+    package init(endpoint: Endpoint, sourceCapacity: Int = 65_536) {
+        policy = endpoint.policy
+        limits = endpoint.limits
+        sources = SourceTable(capacity: sourceCapacity)
+    }
 
-    /// `address` as the socket reported it; IPv4-mapped IPv6 sources are judged by their IPv4 rules.
-    package func screen(_ address: IPAddress) -> Verdict {
-        if policy.deny.contains(address) { return .refuse(reason: "deny") }
-        if !policy.allow.contains(address) { return .refuse(reason: "not-allowed") }
+    package var trackedSources: Int { sources.count }
+
+    /// Judges a new TCP connection at `now` (ms); an admitted one holds a slot until `connectionClosed(from:)`.
+    package func admitConnection(from address: IPAddress, now: UInt64) -> Verdict {
+        if let refusal = screenPrefixes(address) { return refuse(refusal) }
+        guard openConnections < limits.maxConnections else { return refuse(.maxConnections) }
+        let key = SourceTable<SourceState>.key(for: address, prefix: limits.sourcePrefix)
+        let verdict: Verdict = sources.withState(key, make: { SourceState(bucket: TokenBucket(burst: limits.burst, now: now)) }) { state in
+            guard state.connections < limits.maxConnectionsPerSource else { return .refuse(.maxConnectionsPerSource) }
+            guard state.bucket.take(now: now, rate: limits.connectionRate, burst: limits.burst) else {
+                return .refuse(.connectionRate)
+            }
+            state.connections += 1
+            return .admit
+        }
+        guard case .admit = verdict else { return count(verdict) }
+        openConnections += 1
         return .admit
+    }
+
+    /// Frees the slots an admitted connection held.
+    package func connectionClosed(from address: IPAddress) {
+        openConnections -= 1
+        sources.ifPresent(SourceTable<SourceState>.key(for: address, prefix: limits.sourcePrefix)) { state in
+            state.connections = max(0, state.connections - 1)
+        }
+    }
+
+    /// Judges one datagram at `now` (ms).
+    package func admitDatagram(from address: IPAddress, now: UInt64) -> Verdict {
+        if let refusal = screenPrefixes(address) { return refuse(refusal) }
+        let key = SourceTable<SourceState>.key(for: address, prefix: limits.sourcePrefix)
+        let admitted = sources.withState(key, make: { SourceState(bucket: TokenBucket(burst: limits.burst, now: now)) }) {
+            $0.bucket.take(now: now, rate: limits.datagramRate, burst: limits.burst)
+        }
+        return admitted ? .admit : refuse(.datagramRate)
+    }
+
+    /// The refusal counts since the last call, cleared; empty when nothing was refused.
+    package func takeRefusals() -> [Reason: Int] {
+        defer { refusals.removeAll(keepingCapacity: true) }
+        return refusals
+    }
+
+    private func screenPrefixes(_ address: IPAddress) -> Reason? {
+        if policy.deny.contains(address) { return .deny }
+        if !policy.allow.contains(address) { return .notAllowed }
+        return nil
+    }
+
+    private func refuse(_ reason: Reason) -> Verdict { count(.refuse(reason)) }
+
+    private func count(_ verdict: Verdict) -> Verdict {
+        if case .refuse(let reason) = verdict { refusals[reason, default: 0] += 1 }
+        return verdict
     }
 }
