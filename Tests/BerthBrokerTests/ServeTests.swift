@@ -4,7 +4,11 @@ import Testing
 
 /// `berth serve` end to end: a real broker process, real peers (nc, Node's net and dgram) on loopback.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ServeTests {
-    static let allowLoopback = #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8", "::1"]}}"#
+    /// Loopback only, with limits generous enough for load tests from one source address.
+    static let allowLoopback = #"""
+        {"version": 1, "defaults": {"allow": ["127.0.0.0/8", "::1"], "maxConnections": 4096,
+         "maxConnectionsPerSource": 4096, "connectionRate": "100000/s", "burst": 100000, "datagramRate": "100000/s"}}
+        """#
     static let plainEcho = "export function handle(conn) { conn.on(\"data\", (d) => conn.write(d)); }\n"
 
     func seedEcho() throws -> String {

@@ -4,7 +4,11 @@ import Testing
 
 /// `ctx.shared` through a running broker: the seed examples verbatim, and handlers sharing keys and channels.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct SharedStoreServeTests {
-    static let allowLoopback = #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8", "::1"]}}"#
+    /// Loopback only, with limits generous enough for load tests from one source address.
+    static let allowLoopback = #"""
+        {"version": 1, "defaults": {"allow": ["127.0.0.0/8", "::1"], "maxConnections": 4096,
+         "maxConnectionsPerSource": 4096, "connectionRate": "100000/s", "burst": 100000, "datagramRate": "100000/s"}}
+        """#
 
     func example(_ name: String) throws -> String {
         try String(contentsOfFile: PackagePaths.path("examples/\(name)"), encoding: .utf8)
