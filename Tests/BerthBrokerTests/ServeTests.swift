@@ -395,6 +395,63 @@ import Testing
                 "\(broker.log)")
     }
 
+    @Test func idleTimeoutClosesASilentConnectionAndNotAChattyOne() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "idle.tcp.\(port).port.js": Self.plainEcho,
+            "manifest.json": #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8"], "idleTimeout": "400ms"}}"#,
+        ])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        defer { broker.stop() }
+        let node = try NodePeer.run("""
+            const net = require("net");
+            const started = Date.now();
+            const result = {};
+            const silent = net.connect(\(port), "127.0.0.1");
+            silent.on("close", () => { result.silent = Date.now() - started; });
+            const chatty = net.connect(\(port), "127.0.0.1");
+            chatty.on("data", () => {});
+            chatty.on("close", () => { result.chattyClosed = true; });
+            const talk = setInterval(() => chatty.write("x"), 100);
+            setTimeout(() => {
+              clearInterval(talk);
+              console.log(result.silent >= 350 && result.silent < 1500, result.chattyClosed === undefined);
+              chatty.destroy();
+            }, 2000);
+            """, timeout: 30)
+        #expect(node.standardOutput == "true true\n", "\(node.standardOutput)\(node.standardError)\n\(broker.log)")
+    }
+
+    @Test func aClientThatNeverReadsIsClosedOnceTheBufferCapIsReached() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "flood.tcp.\(port).port.js": """
+                const chunk = Buffer.alloc(65536, 120);
+                export function handle(conn) {
+                  // Ignores backpressure on purpose: the broker's cap must protect itself.
+                  const timer = setInterval(() => { for (let i = 0; i < 16; i++) conn.write(chunk); }, 10);
+                  conn.on("close", () => { clearInterval(timer); console.log("flood connection closed"); });
+                  conn.on("error", () => {});
+                }
+                """,
+            "manifest.json": #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8"], "maxBufferedBytes": 1048576}}"#,
+        ])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        defer { broker.stop() }
+        let baseline = residentKiB(broker.pid)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/bin/sh")
+        client.arguments = ["-c", "sleep 10 | nc 127.0.0.1 \(port) > /dev/null & sleep 0.2; kill -STOP $!; sleep 8; kill -9 $! 2>/dev/null"]
+        try client.run()
+        defer { client.terminate() }
+        #expect(broker.waitForLog("closing a slow consumer", timeout: 8), "\(broker.log)")
+        #expect(broker.waitForLog("flood connection closed", timeout: 5))
+        #expect(residentKiB(broker.pid) - baseline < 64 * 1024)
+        #expect(broker.isRunning)
+    }
+
     @Test func textLogsNameTheHandlerAndLevel() throws {
         let port = try FreePort.tcp()
         let folder = try TemporaryFolder()

@@ -17,6 +17,9 @@ final class HandlerInstance {
     private var listener: TCPListener?
     private var udpSocket: UDPSocket?
     private var connections: [ConnectionID: TCPConnection] = [:]
+    /// The loop time (ms) of each open connection's last byte in either direction, for the idle timeout.
+    private var lastActivity: [ConnectionID: UInt64] = [:]
+    private var idleSweep: LoopTimer?
     private var nextConnection: ConnectionID = 1
     private var timers: [Int: LoopTimer] = [:]
     /// Logs the refusals of the last interval, at most one line per interval, so a flood cannot flood the log.
@@ -94,6 +97,14 @@ final class HandlerInstance {
         }
         summary.keepsLoopAlive = false
         refusalSummary = summary
+        if endpoint.transport == .tcp {
+            let idle = UInt64(endpoint.limits.idleTimeoutMilliseconds)
+            let sweep = LoopTimer(loop: loop)
+            let interval = max(50, idle / 10)
+            sweep.start(after: interval, repeat: interval) { [weak self] in self?.closeIdleConnections(olderThan: idle) }
+            sweep.keepsLoopAlive = false
+            idleSweep = sweep
+        }
     }
 
     /// Stops taking new connections and datagrams, aborts `ctx.signal` and runs `close(ctx)`; open connections go on.
@@ -125,6 +136,16 @@ final class HandlerInstance {
         if connections.isEmpty { unload() }
     }
 
+    private func closeIdleConnections(olderThan idle: UInt64) {
+        let now = loop.now
+        for (id, last) in lastActivity where now &- last >= idle {
+            guard let connection = connections[id], !connection.isClosing else { continue }
+            screen.record(.idleTimeout)
+            lastActivity[id] = now
+            connection.close()
+        }
+    }
+
     private func logRefusals() {
         let refusals = screen.takeRefusals()
         guard !refusals.isEmpty else { return }
@@ -138,6 +159,8 @@ final class HandlerInstance {
         logRefusals()
         refusalSummary?.close()
         refusalSummary = nil
+        idleSweep?.close()
+        idleSweep = nil
         runtime?.unload()
         runtime = nil
         for timer in timers.values { timer.close() }
@@ -185,6 +208,13 @@ extension HandlerInstance: HandlerHost {
         do {
             // Zero copy: the runtime keeps `bytes` alive until `deliverWritten` or the connection's close.
             try unsafe connection.write(bytes, token: id)
+            if connection.bufferedBytes > endpoint.limits.maxBufferedBytes {
+                // A consumer this far behind is closed, never allowed to grow the broker's memory.
+                log.log(.warn, "closing a slow consumer: \(connection.bufferedBytes) bytes buffered for \(connection.remote)",
+                        handler: endpoint.name, fields: [("limit", String(endpoint.limits.maxBufferedBytes))])
+                screen.record(.slowConsumer)
+                connection.close()
+            }
         } catch {
             // Writing after our own shutdown or on a dying socket: the connection goes, its close tells JavaScript.
             connection.close()
@@ -222,6 +252,7 @@ extension HandlerInstance: TCPListenerDelegate {
         let id = nextConnection
         nextConnection += 1
         connections[id] = connection
+        lastActivity[id] = loop.now
         connection.delegate = ConnectionEvents(id: id, instance: self)
         connection.startReading()
         let info = ConnectionInfo(
@@ -260,6 +291,7 @@ private final class ConnectionEvents: TCPConnectionDelegate {
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        instance?.touch(id)
         instance?.deliver { unsafe $0.deliverData(id, bytes) }
     }
 
@@ -272,6 +304,7 @@ private final class ConnectionEvents: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, didWrite byteCount: Int, token: Int, error: LoopError?) {
         guard error == nil else { return }
+        instance?.touch(id)
         instance?.deliver { $0.deliverWritten(id, byteCount: byteCount) }
     }
 
@@ -284,7 +317,10 @@ extension HandlerInstance {
         check(call(runtime))
     }
 
+    fileprivate func touch(_ id: ConnectionID) { lastActivity[id] = loop.now }
+
     fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
+        lastActivity.removeValue(forKey: id)
         if let connection = connections.removeValue(forKey: id) { screen.connectionClosed(from: connection.remote.ip) }
         if let runtime { check(runtime.deliverClose(id, hadError: hadError)) }
         guard connections.isEmpty else { return }

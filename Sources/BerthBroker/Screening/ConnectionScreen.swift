@@ -4,9 +4,13 @@ package import BerthPlan
 /// handler's connection cap, and per-source connection caps and rates, all from the plan. Its counters live outside
 /// the handler runtime, so a reload can swap the handler without resetting them.
 package final class ConnectionScreen {
-    /// Why something was refused; counted per endpoint.
+    /// Why something was refused, or an admitted connection closed by the broker; counted per endpoint.
     package enum Reason: String, Sendable, CaseIterable {
         case deny, notAllowed = "not-allowed", maxConnections, maxConnectionsPerSource, connectionRate, datagramRate
+        /// No bytes either way for `idleTimeout`.
+        case idleTimeout
+        /// More than `maxBufferedBytes` waiting for a peer that does not read.
+        case slowConsumer
     }
 
     package enum Verdict: Equatable, Sendable {
@@ -81,6 +85,9 @@ package final class ConnectionScreen {
         if !policy.allow.contains(address) { return .notAllowed }
         return nil
     }
+
+    /// Counts a connection the broker closed after admitting it (idle, slow consumer).
+    package func record(_ reason: Reason) { refusals[reason, default: 0] += 1 }
 
     private func refuse(_ reason: Reason) -> Verdict { count(.refuse(reason)) }
 
