@@ -103,6 +103,21 @@ import Testing
         #expect(admitted == 200_000)
     }
 
+    @Test func quietSourcesExpireButNotOnesWithOpenConnections() throws {
+        let screen = ConnectionScreen(endpoint: try endpoint())
+        #expect(screen.admitConnection(from: try ip("10.0.0.1"), now: 0) == .admit)
+        #expect(screen.admitConnection(from: try ip("10.0.0.2"), now: 0) == .admit)
+        screen.connectionClosed(from: try ip("10.0.0.2"))
+        #expect(screen.admitConnection(from: try ip("10.0.0.3"), now: 50_000) == .admit)
+        screen.connectionClosed(from: try ip("10.0.0.3"))
+        screen.expireIdleSources(now: 61_000)
+        #expect(screen.trackedSources == 2, "10.0.0.2 expired; 10.0.0.1 holds a connection; 10.0.0.3 is recent")
+        screen.expireIdleSources(now: 200_000)
+        #expect(screen.trackedSources == 1)
+        #expect(screen.admitConnection(from: try ip("10.0.0.4"), now: 200_000) == .admit)
+        #expect(screen.trackedSources == 2)
+    }
+
     @Test func leastRecentlyUsedSourcesGoFirst() {
         var table = SourceTable<Int>(capacity: 2)
         let keys = (1...3).map { SourceTable<Int>.key(for: IPAddress(family: .ipv4, value: UInt128($0)), prefix: SourcePrefix(ipv4: 32, ipv6: 64)) }

@@ -452,6 +452,39 @@ import Testing
         #expect(broker.isRunning)
     }
 
+    @Test func aFloodFromDistinctSourcesKeepsThePerSourceTableWithinItsCap() throws {
+        let port = try FreePort.udp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "sink.udp.\(port).port.js": "let n = 0;\nexport function message() { n++; }\n",
+            "manifest.json": #"{"version": 1, "defaults": {"allow": ["127.0.0.0/8"], "datagramRate": "1/h", "burst": 1}}"#,
+        ])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        // 200,000 datagrams: two from each of 100,000 distinct loopback addresses (127.1.0.0 upwards).
+        let flood = try Subprocess.run("/usr/bin/env", ["python3", "-c", """
+            import socket, sys
+            port = int(sys.argv[1])
+            sent = 0
+            for i in range(100000):
+                a = 65536 + i
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("127.%d.%d.%d" % (a >> 16 & 255, a >> 8 & 255, a & 255), 0))
+                for _ in range(2):
+                    s.sendto(b"x", ("127.0.0.1", port))
+                    sent += 1
+                s.close()
+            print(sent)
+            """, String(port)], timeout: 240)
+        #expect(flood.standardOutput == "200000\n", "\(flood.standardError)")
+        broker.signal(SIGTERM)
+        #expect(broker.waitForExit() == 0)
+        let summary = broker.lines.last { $0.contains("\"sources\":") }
+        let sources = summary.flatMap { line in
+            line.range(of: #""sources":"(\d+)""#, options: .regularExpression).map { Int(line[$0].filter(\.isNumber)) ?? -1 }
+        }
+        #expect(sources != nil && sources! > 10_000 && sources! <= 65_536, "\(summary ?? broker.log)")
+    }
+
     @Test func textLogsNameTheHandlerAndLevel() throws {
         let port = try FreePort.tcp()
         let folder = try TemporaryFolder()

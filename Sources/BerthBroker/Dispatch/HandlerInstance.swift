@@ -147,10 +147,12 @@ final class HandlerInstance {
     }
 
     private func logRefusals() {
+        screen.expireIdleSources(now: loop.now)
         let refusals = screen.takeRefusals()
         guard !refusals.isEmpty else { return }
         let total = refusals.values.reduce(0, +)
         let reasons = refusals.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, String($0.value)) }
+            + [("sources", String(screen.trackedSources))]
         log.log(.warn, "refused \(total) in the last \(Self.refusalSummaryMilliseconds / 1000)s on \(endpoint.claim)",
                 handler: endpoint.name, fields: reasons)
     }

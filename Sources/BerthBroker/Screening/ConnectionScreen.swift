@@ -43,7 +43,7 @@ package final class ConnectionScreen {
         if let refusal = screenPrefixes(address) { return refuse(refusal) }
         guard openConnections < limits.maxConnections else { return refuse(.maxConnections) }
         let key = SourceTable<SourceState>.key(for: address, prefix: limits.sourcePrefix)
-        let verdict: Verdict = sources.withState(key, make: { SourceState(bucket: TokenBucket(burst: limits.burst, now: now)) }) { state in
+        let verdict: Verdict = sources.withState(key, now: now, make: { SourceState(bucket: TokenBucket(burst: limits.burst, now: now)) }) { state in
             guard state.connections < limits.maxConnectionsPerSource else { return .refuse(.maxConnectionsPerSource) }
             guard state.bucket.take(now: now, rate: limits.connectionRate, burst: limits.burst) else {
                 return .refuse(.connectionRate)
@@ -68,10 +68,18 @@ package final class ConnectionScreen {
     package func admitDatagram(from address: IPAddress, now: UInt64) -> Verdict {
         if let refusal = screenPrefixes(address) { return refuse(refusal) }
         let key = SourceTable<SourceState>.key(for: address, prefix: limits.sourcePrefix)
-        let admitted = sources.withState(key, make: { SourceState(bucket: TokenBucket(burst: limits.burst, now: now)) }) {
+        let admitted = sources.withState(key, now: now, make: { SourceState(bucket: TokenBucket(burst: limits.burst, now: now)) }) {
             $0.bucket.take(now: now, rate: limits.datagramRate, burst: limits.burst)
         }
         return admitted ? .admit : refuse(.datagramRate)
+    }
+
+    /// Forgets sources with no open connection that have been quiet long enough for their bucket to be full again
+    /// (at least `minimumIdle` ms): they would start afresh anyway, so nothing is lost but memory.
+    package func expireIdleSources(now: UInt64, minimumIdle: UInt64 = 60_000) {
+        let rate = limits.connectionRate.perSecond < limits.datagramRate.perSecond ? limits.connectionRate : limits.datagramRate
+        let refill = UInt64((Double(limits.burst) / max(rate.perSecond, 0.001)) * 1000)
+        sources.removeExpired(now: now, idle: max(minimumIdle, refill)) { $0.connections == 0 }
     }
 
     /// The refusal counts since the last call, cleared; empty when nothing was refused.

@@ -12,6 +12,7 @@ package struct SourceTable<State> {
     private struct Slot {
         var key: Key
         var state: State
+        var lastUsed: UInt64
         var previous: Int
         var next: Int
     }
@@ -22,6 +23,8 @@ package struct SourceTable<State> {
     /// Most recently used first; -1 ends the list.
     private var head = -1
     private var tail = -1
+    /// Slots of expired sources, reused before the table grows.
+    private var freeSlots: [Int] = []
 
     package init(capacity: Int) {
         precondition(capacity > 0, "a source table needs room for one source")
@@ -40,22 +43,27 @@ package struct SourceTable<State> {
     /// The state of `key`, created with `make()` if absent (evicting the least recently used source when full);
     /// `update` may change it. Marks the source as most recently used.
     package mutating func withState<Result>(
-        _ key: Key, make: () -> State, _ update: (inout State) -> Result
+        _ key: Key, now: UInt64 = 0, make: () -> State, _ update: (inout State) -> Result
     ) -> Result {
         if let slot = index[key] {
             moveToFront(slot)
+            slots[slot].lastUsed = now
             return update(&slots[slot].state)
         }
         let slot: Int
-        if index.count < capacity {
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = Slot(key: key, state: make(), lastUsed: now, previous: -1, next: -1)
+        } else if index.count < capacity {
             slot = slots.count
-            slots.append(Slot(key: key, state: make(), previous: -1, next: -1))
+            slots.append(Slot(key: key, state: make(), lastUsed: now, previous: -1, next: -1))
         } else {
             slot = tail
             unlink(slot)
             index.removeValue(forKey: slots[slot].key)
             slots[slot].key = key
             slots[slot].state = make()
+            slots[slot].lastUsed = now
         }
         index[key] = slot
         linkFront(slot)
@@ -66,6 +74,21 @@ package struct SourceTable<State> {
     package mutating func ifPresent(_ key: Key, _ update: (inout State) -> Void) {
         guard let slot = index[key] else { return }
         update(&slots[slot].state)
+    }
+
+    /// Forgets sources unused since `now - idle` whose state `isIdle` allows (no open connections), oldest first;
+    /// the walk stops at the first recent source, so the cost is what it removes.
+    package mutating func removeExpired(now: UInt64, idle: UInt64, isIdle: (State) -> Bool) {
+        var slot = tail
+        while slot >= 0, now &- slots[slot].lastUsed >= idle {
+            let previous = slots[slot].previous
+            if isIdle(slots[slot].state) {
+                unlink(slot)
+                index.removeValue(forKey: slots[slot].key)
+                freeSlots.append(slot)
+            }
+            slot = previous
+        }
     }
 
     private mutating func unlink(_ slot: Int) {
