@@ -44,7 +44,7 @@ import Testing
         return (try Compiler.compile(folder: folder.path, options: CompileOptions(now: now)), folder)
     }
 
-    /// Dates and temporary paths vary per run; goldens hold placeholders.
+    /// Dates and temporary paths vary per run; goldens hold `<date>` and `<folder>` in their place.
     static func stable(_ text: String, folder: TemporaryFolder) -> String {
         text.replacingOccurrences(of: folder.path, with: "<folder>")
             .replacingOccurrences(of: #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"#, with: "<date>", options: .regularExpression)

@@ -98,15 +98,11 @@ internal import Synchronization
     /// Whether a pending inbox keeps `run()` from returning; false by default (like Node's async handles), true for a
     /// loop thread that must wait for jobs with nothing else open.
     package var inboxKeepsLoopAlive: Bool {
-        get { unsafe !isClosed && uv_has_ref(handlePointer(inboxHandle)) != 0 }
+        get { unsafe !isClosed && handleKeepsLoopAlive(handlePointer(inboxHandle)) }
         set {
             assertInLoopThread()
             guard !isClosed else { return }
-            if newValue {
-                unsafe uv_ref(handlePointer(inboxHandle))
-            } else {
-                unsafe uv_unref(handlePointer(inboxHandle))
-            }
+            unsafe setHandleKeepsLoopAlive(handlePointer(inboxHandle), newValue)
         }
     }
 

@@ -56,3 +56,11 @@ func closeUnadopted(_ handle: UnsafeMutablePointer<uv_handle_t>) {
     unsafe handle.pointee.data = nil
     unsafe uv_close(handle) { handle in unsafe UnsafeMutableRawPointer(handle)?.deallocate() }
 }
+
+/// Whether an active handle keeps `EventLoop.run()` from returning (uv_has_ref).
+func handleKeepsLoopAlive(_ handle: UnsafeMutablePointer<uv_handle_t>) -> Bool { unsafe uv_has_ref(handle) != 0 }
+
+/// uv_ref / uv_unref: a handle that does not keep the loop alive lets `run()` return while it is still active.
+func setHandleKeepsLoopAlive(_ handle: UnsafeMutablePointer<uv_handle_t>, _ keeps: Bool) {
+    if keeps { unsafe uv_ref(handle) } else { unsafe uv_unref(handle) }
+}

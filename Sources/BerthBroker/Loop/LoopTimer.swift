@@ -47,11 +47,11 @@ internal import CLibUV
 
     /// Whether an active timer keeps `EventLoop.run()` from returning (uv_ref / uv_unref); true by default.
     package var keepsLoopAlive: Bool {
-        get { unsafe !isClosing && uv_has_ref(handlePointer(handle)) != 0 }
+        get { unsafe !isClosing && handleKeepsLoopAlive(handlePointer(handle)) }
         set {
             loop.assertInLoopThread()
             guard !isClosing else { return }
-            if newValue { unsafe uv_ref(handlePointer(handle)) } else { unsafe uv_unref(handlePointer(handle)) }
+            unsafe setHandleKeepsLoopAlive(handlePointer(handle), newValue)
         }
     }
 
