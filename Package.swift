@@ -25,6 +25,7 @@ let package = Package(
             ]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CNFTables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
 
         // The pipeline, one module per stage.
         .target(name: "BerthPlan", swiftSettings: strictSwift),
@@ -33,7 +34,8 @@ let package = Package(
         .target(name: "BerthTLS", dependencies: ["COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthJS", "BerthTLS"], swiftSettings: strictSwift),
         .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthJS", "BerthStore", "CLibUV"], swiftSettings: wrapperSwift),
-        .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler", "BerthBroker"],
+        .target(name: "BerthFirewall", dependencies: ["BerthPlan", "CNFTables"], swiftSettings: wrapperSwift),
+        .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler", "BerthBroker", "BerthFirewall"],
                           swiftSettings: strictSwift),
 
         .target(name: "BerthTestSupport", dependencies: ["BerthPlan"], path: "Tests/BerthTestSupport",
@@ -45,6 +47,8 @@ let package = Package(
         .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
                     exclude: ["Fixtures"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthTestSupport"],
+                    exclude: ["Golden"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCLITests", dependencies: ["berth", "BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
     ]
 )
