@@ -68,3 +68,23 @@ extension Diagnostic.Code {
         .tlsNotYetValid,
     ]
 }
+
+// The firewall stage (`berth plan/apply/destroy` against nftables). Operational, so not in `all`, which is the
+// compile catalogue (every member there has a compile fixture).
+extension Diagnostic.Code {
+    package static let firewallNotPermitted = Self(rawValue: "firewall.not-permitted")
+    package static let firewallUnsupported = Self(rawValue: "firewall.unsupported")
+    package static let firewallTableNotBerths = Self(rawValue: "firewall.table-not-berths")
+    package static let firewallTableName = Self(rawValue: "firewall.table-name")
+    package static let firewallRejected = Self(rawValue: "firewall.rejected")
+    package static let firewallHostChainSyntax = Self(rawValue: "firewall.host-chain-syntax")
+    package static let firewallHostChainMissing = Self(rawValue: "firewall.host-chain-missing")
+    package static let firewallHostChainDrops = Self(rawValue: "firewall.host-chain-drops")
+    package static let firewallUnreadable = Self(rawValue: "firewall.unreadable")
+
+    /// Every firewall code, for `berth explain`.
+    package static let firewall: [Self] = [
+        .firewallNotPermitted, .firewallUnsupported, .firewallTableNotBerths, .firewallTableName, .firewallRejected,
+        .firewallHostChainSyntax, .firewallHostChainMissing, .firewallHostChainDrops, .firewallUnreadable,
+    ]
+}

@@ -15,7 +15,9 @@ func run(_ arguments: [String]) -> ExitCode {
     do {
         switch invocation {
         case .validate(let compile, let format): return try CompileCommand.validate(compile, format: format)
-        case .plan(let compile, let outFile, let format): return try CompileCommand.plan(compile, outFile: outFile, format: format)
+        case .plan(let compile, let plan): return try CompileCommand.plan(compile, plan)
+        case .apply(let source, let firewall, let dryRun): return try FirewallCommand.apply(source, firewall, dryRun: dryRun)
+        case .destroy(let firewall, let dryRun): return try FirewallCommand.destroy(firewall, dryRun: dryRun)
         case .serve(let compile, let serve): return try ServeCommand.serve(compile, serve)
         case .explain(let code): return try ExplainCommand.explain(code)
         case .explainList: return ExplainCommand.list()
@@ -32,7 +34,7 @@ func run(_ arguments: [String]) -> ExitCode {
         }
     } catch {
         Output.err("berth: error: \(error.message)\n")
-        return .usage
+        return error.exitCode
     }
 }
 

@@ -8,7 +8,7 @@ import Testing
     @Test func examplesPlanSummaryAndDocument() throws {
         let folder = try TemporaryFolder()
         let out = folder.path + "/plan.json"
-        let result = try BerthBinary.run(["plan", "examples", "-out", out])
+        let result = try BerthBinary.run(["plan", "--offline", "examples", "-out", out])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.isEmpty)
         let summary = result.standardOutput
@@ -22,19 +22,19 @@ import Testing
         let check = try BerthBinary.checkSchema("plan.schema.json", [out])
         #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
         let second = folder.path + "/again.json"
-        _ = try BerthBinary.run(["plan", "examples", "--out=\(second)"])
+        _ = try BerthBinary.run(["plan", "--offline", "examples", "--out=\(second)"])
         #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: second))
     }
 
     @Test func refusedEntriesAreListedWithReasonsAndTheRunFails() throws {
-        let result = try BerthBinary.run(["plan", "Tests/BerthCompilerTests/Fixtures/grammar.port-conflict"])
+        let result = try BerthBinary.run(["plan", "--offline", "Tests/BerthCompilerTests/Fixtures/grammar.port-conflict"])
         #expect(result.status == 1)
         #expect(result.standardOutput.contains("- tcp/7000  b-echo.tcp.7000.port.js  grammar.port-conflict"))
         #expect(result.standardError.contains("error[grammar.port-conflict]"))
     }
 
     @Test func jsonFormatPrintsThePlanDocument() throws {
-        let result = try BerthBinary.run(["plan", "--format", "json", "examples"])
+        let result = try BerthBinary.run(["plan", "--offline", "--format", "json", "examples"])
         #expect(result.status == 0)
         let document = try JSONParser.parse(Array(result.standardOutput.utf8)).plainValue
         #expect(document["endpoints"]?.arrayValue?.count == 4)
@@ -46,7 +46,7 @@ import Testing
         try folder.write(["b.tcp.7000.port.js": "export function handle(c) {}\n", "manifest.json": "{\"version\": 1}\n"])
         let planFile = folder.path + "/../berth-previous-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: planFile) }
-        #expect(try BerthBinary.run(["plan", folder.path, "-out", planFile]).status == 0)
+        #expect(try BerthBinary.run(["plan", "--offline", folder.path, "-out", planFile]).status == 0)
         try folder.write("a.tcp.7000.port.js", "export function handle(c) {}\n")
         let without = try BerthBinary.run(["validate", "--format", "json", folder.path])
         #expect(without.standardOutput.contains("\"file\": \"b.tcp.7000.port.js\""))
@@ -63,7 +63,7 @@ import Testing
         var files: [String] = []
         for fixture in try FileManager.default.contentsOfDirectory(atPath: fixtures).sorted() {
             let out = folder.path + "/\(fixture).json"
-            let result = try BerthBinary.run(["plan", "--format", "json", "-out", out, fixtures + "/" + fixture])
+            let result = try BerthBinary.run(["plan", "--offline", "--format", "json", "-out", out, fixtures + "/" + fixture])
             #expect(result.status != 2, "\(fixture): \(result.standardError)")
             files.append(out)
         }

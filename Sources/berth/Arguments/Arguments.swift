@@ -1,10 +1,13 @@
 import BerthCompiler
 import BerthPlan
+import Foundation
 
 /// The command line, parsed into what to do. Parsing never exits: a problem is a `UsageError` the caller prints.
 enum Invocation: Equatable {
     case validate(CompileArguments, format: OutputFormat)
-    case plan(CompileArguments, outFile: String?, format: OutputFormat)
+    case plan(CompileArguments, PlanArguments)
+    case apply(ApplySource, FirewallArguments, dryRun: Bool)
+    case destroy(FirewallArguments, dryRun: Bool)
     case serve(CompileArguments, ServeArguments)
     case explain(code: String)
     case explainList
@@ -20,8 +23,33 @@ struct CompileArguments: Equatable {
     var color: ColorChoice = .auto
 }
 
+/// Which firewall berth manages: its own table, and optionally one tagged rule in a host chain.
+struct FirewallArguments: Equatable {
+    var tableName = "berth"
+    /// `"FAMILY TABLE CHAIN"`, checked by the firewall stage.
+    var hostChain: String?
+}
+
+/// What only `plan` takes.
+struct PlanArguments: Equatable {
+    var outFile: String?
+    var format = OutputFormat.text
+    var isDetailedExitCode = false
+    /// Show the plan without reading the live firewall (no root needed; every endpoint shows as added).
+    var isOffline = false
+    var firewall = FirewallArguments()
+}
+
+/// `berth apply DIR` plans and applies in one step; `berth apply FILE` applies a plan saved by `plan -out`.
+enum ApplySource: Equatable {
+    case folder(CompileArguments)
+    case savedPlan(path: String, color: ColorChoice)
+}
+
 /// What only `serve` takes.
 struct ServeArguments: Equatable {
+    /// Set by `--firewall`: apply the plan to the firewall before the ports open.
+    var firewall: FirewallArguments?
     var bindAddress: String?
     var cpuBudgetMilliseconds = 1000
     var heapLimitBytes = 64 << 20
@@ -59,21 +87,62 @@ enum ArgumentParser {
             }
             return .validate(compile, format: format)
         case "plan":
-            var outFile: String?
-            var format = OutputFormat.text
+            var plan = PlanArguments()
             let compile = try parseCompile(rest, command: command) { option, value throws(UsageError) in
                 switch option {
-                case "-out", "--out", "-o": outFile = try value()
-                case "--format": format = try parseFormat(value(), allowed: [.text, .json], command: command)
-                default: return false
+                case "-out", "--out", "-o": plan.outFile = try value()
+                case "--format": plan.format = try parseFormat(value(), allowed: [.text, .json], command: command)
+                case "--detailed-exitcode", "-detailed-exitcode": plan.isDetailedExitCode = true
+                case "--offline": plan.isOffline = true
+                default: return try parseFirewall(option, value, into: &plan.firewall, command: command)
                 }
                 return true
             }
-            return .plan(compile, outFile: outFile, format: format)
+            if plan.isOffline, plan.firewall != FirewallArguments() {
+                throw UsageError(message: "--offline does not read the firewall, so --table and --host-chain do not apply",
+                                 command: command)
+            }
+            return .plan(compile, plan)
+        case "apply":
+            var firewall = FirewallArguments()
+            var dryRun = false
+            let compile = try parseCompile(rest, command: command, operand: "DIR|FILE") { option, value throws(UsageError) in
+                if option == "--dry-run" { dryRun = true; return true }
+                return try parseFirewall(option, value, into: &firewall, command: command)
+            }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: compile.folder, isDirectory: &isDirectory), !isDirectory.boolValue {
+                guard compile == CompileArguments(folder: compile.folder, color: compile.color) else {
+                    throw UsageError(message: "a saved plan is applied as it was made: --strict and --previous apply to a folder",
+                                     command: command)
+                }
+                guard firewall == FirewallArguments() else {
+                    throw UsageError(message: "a saved plan names its own table and host chain: drop --table and --host-chain",
+                                     command: command)
+                }
+                return .apply(.savedPlan(path: compile.folder, color: compile.color), firewall, dryRun: dryRun)
+            }
+            return .apply(.folder(compile), firewall, dryRun: dryRun)
+        case "destroy":
+            var firewall = FirewallArguments()
+            var dryRun = false
+            try parseOptions(rest, command: command) { option, value throws(UsageError) in
+                if option == "--dry-run" { dryRun = true; return true }
+                return try parseFirewall(option, value, into: &firewall, command: command)
+            } operand: { operand throws(UsageError) in
+                throw UsageError(message: "destroy takes no folder: it removes what berth owns in the firewall, "
+                                 + "found by its table (--table) and tag", command: command)
+            }
+            return .destroy(firewall, dryRun: dryRun)
         case "serve":
             var serve = ServeArguments()
             let compile = try parseCompile(rest, command: command) { option, value throws(UsageError) in
                 switch option {
+                case "--firewall": serve.firewall = serve.firewall ?? FirewallArguments()
+                case "--table", "--host-chain":
+                    var firewall = serve.firewall ?? FirewallArguments()
+                    _ = try parseFirewall(option, value, into: &firewall, command: command)
+                    serve.firewall = firewall
                 case "--bind":
                     let address = try value()
                     guard IPAddress(address) != nil else {
@@ -94,6 +163,9 @@ enum ArgumentParser {
                 }
                 return true
             }
+            if let firewall = serve.firewall, firewall != FirewallArguments(), !rest.contains("--firewall") {
+                throw UsageError(message: "--table and --host-chain go with --firewall", command: command)
+            }
             return .serve(compile, serve)
         case "explain":
             if rest.contains("-h") || rest.contains("--help") { return .help(topic: "explain") }
@@ -103,20 +175,53 @@ enum ArgumentParser {
             }
             return .explain(code: code)
         default:
-            let known = ["validate", "plan", "serve", "explain", "help"]
+            let known = ["validate", "plan", "apply", "destroy", "serve", "explain", "help"]
             let near = DidYouMean.closest(to: command, in: known)
             throw UsageError(message: "unknown command \"\(command)\"" + (near.map { "; did you mean \"\($0)\"?" } ?? ""),
                              command: nil)
         }
     }
 
-    /// Parses the folder and the options `validate` and `plan` share; `extra` claims command-specific options.
+    /// Parses the folder and the options every compiling command shares; `extra` claims command-specific options.
     private static func parseCompile(
-        _ rest: [String], command: String,
-        extra: (String, () throws(UsageError) -> String) throws(UsageError) -> Bool
+        _ rest: [String], command: String, operand: String = "DIR",
+        extra: (String, @escaping () throws(UsageError) -> String) throws(UsageError) -> Bool
     ) throws(UsageError) -> CompileArguments {
         var folder: String?
         var arguments = CompileArguments(folder: "")
+        try parseOptions(rest, command: command) { option, value throws(UsageError) in
+            switch option {
+            case "--strict": arguments.isStrict = true
+            case "--no-color": arguments.color = .never
+            case "--color":
+                guard let choice = ColorChoice(rawValue: try value()) else {
+                    throw UsageError(message: "--color takes auto, always or never", command: command)
+                }
+                arguments.color = choice
+            case "--previous": arguments.previousPlan = try value()
+            default: return try extra(option, value)
+            }
+            return true
+        } operand: { operand throws(UsageError) in
+            guard folder == nil else {
+                throw UsageError(message: "\(command) takes one \(operand), got \"\(folder!)\" and \"\(operand)\"", command: command)
+            }
+            folder = operand
+        }
+        guard let folder else {
+            throw UsageError(message: "\(command) needs a \(operand == "DIR" ? "folder" : "folder or saved plan"): berth \(command) \(operand)",
+                             command: command)
+        }
+        arguments.folder = folder
+        return arguments
+    }
+
+    /// Walks the arguments: `--option value`, `--option=value`, flags, and operands; `-h` asks for help.
+    private static func parseOptions(
+        _ rest: [String], command: String,
+        option claim: (String, @escaping () throws(UsageError) -> String) throws(UsageError) -> Bool,
+        operand: (String) throws(UsageError) -> Void
+    ) throws(UsageError) {
         var index = 0
         while index < rest.count {
             var option = rest[index]
@@ -131,31 +236,35 @@ enum ArgumentParser {
                 guard index < rest.count else { throw UsageError(message: "\(option) needs a value", command: command) }
                 return rest[index]
             }
-            switch option {
-            case "-h", "--help": throw UsageError(message: "", command: command)
-            case "--strict": arguments.isStrict = true
-            case "--no-color": arguments.color = .never
-            case "--color":
-                guard let choice = ColorChoice(rawValue: try value()) else {
-                    throw UsageError(message: "--color takes auto, always or never", command: command)
-                }
-                arguments.color = choice
-            case "--previous": arguments.previousPlan = try value()
-            default:
-                if try extra(option, value) { break }
+            if option == "-h" || option == "--help" { throw UsageError(message: "", command: command) }
+            if try !claim(option, value) {
                 if option.hasPrefix("-"), option != "-" {
                     throw UsageError(message: "unknown option \(option)", command: command)
                 }
-                guard folder == nil else {
-                    throw UsageError(message: "\(command) takes one folder, got \"\(folder!)\" and \"\(option)\"", command: command)
-                }
-                folder = option
+                try operand(option)
             }
             index += 1
         }
-        guard let folder else { throw UsageError(message: "\(command) needs a folder: berth \(command) DIR", command: command) }
-        arguments.folder = folder
-        return arguments
+    }
+
+    /// `--table NAME` and `--host-chain "FAMILY TABLE CHAIN"`, shared by plan, apply, destroy and serve.
+    private static func parseFirewall(
+        _ option: String, _ value: () throws(UsageError) -> String, into firewall: inout FirewallArguments, command: String
+    ) throws(UsageError) -> Bool {
+        switch option {
+        case "--table":
+            let name = try value()
+            guard name.first?.isLetter == true, name.count <= 64,
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+            else {
+                throw UsageError(message: "--table takes an nftables table name (a letter, then letters, digits, _ or -), "
+                                 + "not \"\(name)\"", command: command)
+            }
+            firewall.tableName = name
+        case "--host-chain": firewall.hostChain = try value()
+        default: return false
+        }
+        return true
     }
 
     private static func parseFormat(_ text: String, allowed: [OutputFormat], command: String) throws(UsageError) -> OutputFormat {

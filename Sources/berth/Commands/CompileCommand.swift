@@ -1,3 +1,4 @@
+import BerthFirewall
 import BerthCompiler
 import BerthPlan
 import Foundation
@@ -18,27 +19,47 @@ enum CompileCommand {
         return exitCode(plan.diagnostics, strict: arguments.isStrict)
     }
 
-    static func plan(_ arguments: CompileArguments, outFile: String?, format: OutputFormat) throws(CommandFailure) -> ExitCode {
+    /// Compiles, reads the live firewall unless `--offline`, and prints the difference; `-out` saves the plan together
+    /// with what the firewall was, so `apply FILE` can refuse it once either side moves.
+    static func plan(_ arguments: CompileArguments, _ options: PlanArguments) throws(CommandFailure) -> ExitCode {
         let plan = try compile(arguments)
         let planHash = plan.planHash
-        let document = JSONWriter.pretty(plan.json(planHash: planHash))
-        if let outFile {
+        var members = plan.json(planHash: planHash)
+        var reading: FirewallCommand.Reading?
+        if !options.isOffline {
+            reading = try FirewallCommand.read(plan, options.firewall).0
+            if case .object(var object) = members, let reading {
+                object["firewall"] = FirewallCommand.savedState(reading, folder: arguments.folder)
+                members = .object(object)
+            }
+        }
+        let document = JSONWriter.pretty(members)
+        if let outFile = options.outFile {
             do { try Data(document.utf8).write(to: URL(fileURLWithPath: outFile), options: .atomic) } catch {
                 throw CommandFailure("cannot write the plan to \(outFile): \(error.localizedDescription)")
             }
         }
-        switch format {
-        case .json where outFile == nil: Output.out(document)
+        let problems = plan.diagnostics + (reading?.warnings ?? [])
+        switch options.format {
+        case .json where options.outFile == nil: Output.out(document)
         case .json: break
         default:
-            let errStyling = Styling(arguments.color, fileDescriptor: STDERR_FILENO)
-            let problems = plan.diagnostics.filter { $0.severity != .info }
-            Output.err(renderText(problems, arguments.folder, errStyling))
-            Output.out(PlanView.text(plan, planHash: planHash, folder: arguments.folder,
-                                     styling: Styling(arguments.color, fileDescriptor: STDOUT_FILENO)))
-            if let outFile { Output.out("Saved the plan to \(outFile) (sha256:\(planHash)).\n") }
+            reportProblems(problems, arguments)
+            let styling = Styling(arguments.color, fileDescriptor: STDOUT_FILENO)
+            Output.out(PlanView.text(plan, planHash: planHash, folder: arguments.folder, diff: reading?.diff,
+                                     target: reading.map { FirewallCommand.describe($0.target) }, styling: styling))
+            if let outFile = options.outFile { Output.out("Saved the plan to \(outFile) (sha256:\(planHash)).\n") }
         }
-        return exitCode(plan.diagnostics, strict: arguments.isStrict)
+        let status = exitCode(problems, strict: arguments.isStrict)
+        guard options.isDetailedExitCode, status == .success else { return status }
+        return reading.map { $0.diff.isEmpty ? .success : .changes } ?? .changes
+    }
+
+    /// Prints warnings and errors (not infos) on stderr, with source lines, for the commands whose stdout is a plan.
+    static func reportProblems(_ diagnostics: [Diagnostic], _ arguments: CompileArguments) {
+        let problems = diagnostics.filter { $0.severity != .info }
+        guard !problems.isEmpty else { return }
+        Output.err(renderText(problems, arguments.folder, Styling(arguments.color, fileDescriptor: STDERR_FILENO)))
     }
 
     static func compile(_ arguments: CompileArguments) throws(CommandFailure) -> DeploymentPlan {
@@ -85,10 +106,14 @@ enum ExitCode: Int32 {
     case success = 0
     case errors = 1
     case usage = 2
+    /// `plan --detailed-exitcode`: the firewall differs from the plan (Terraform's convention).
+    static let changes = ExitCode.usage
 }
 
-/// An operational failure (unreadable folder, unwritable output): printed as one line, exit 2.
+/// An operational failure: printed as one line. Exit 2 for what stops berth before it starts (unreadable folder,
+/// unwritable output), 1 for a refusal of the firewall stage (not root, stale plan, kernel said no).
 struct CommandFailure: Error {
     var message: String
-    init(_ message: String) { self.message = message }
+    var exitCode: ExitCode
+    init(exitCode: ExitCode = .usage, _ message: String) { (self.message, self.exitCode) = (message, exitCode) }
 }

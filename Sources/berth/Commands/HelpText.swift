@@ -7,7 +7,9 @@ enum HelpText {
 
         commands:
           validate DIR      check the handler folder and manifest; exit 0 clean, 1 errors, 2 usage
-          plan DIR          compile the folder into a deployment plan and print what would be served
+          plan DIR          compile the folder and show how the firewall would change (+ add, ~ change, - remove)
+          apply DIR|FILE    make the firewall match the folder, or a plan saved by plan -out, in one transaction
+          destroy           remove everything berth owns in the firewall, and nothing else
           serve DIR         compile the folder and serve it: one broker owns every socket
           explain CODE      explain a diagnostic code, with an example (explain --list for all)
           help [COMMAND]    show help for a command
@@ -33,21 +35,57 @@ enum HelpText {
         """
 
     static let plan = """
-        usage: berth plan DIR [-out FILE] [--format text|json] [--strict] [--previous PLAN] [--color auto|always|never]
+        usage: berth plan DIR [-out FILE] [--detailed-exitcode] [--table NAME] [--host-chain "FAMILY TABLE CHAIN"]
+                              [--offline] [--format text|json] [--strict] [--previous PLAN] [--color auto|always|never]
 
-        Compiles DIR into the canonical deployment plan (schemas/plan.schema.json) and prints a summary: each endpoint
-        with transport, port, file, allow/deny and limits, then the refused entries and why. Diagnostics go to stderr.
-          -out FILE         also write the plan document to FILE (byte-identical for the same folder)
-          --format json     print the plan document on stdout instead of the summary
-          --strict          warnings fail the run too
-          --previous PLAN   a plan written by `berth plan -out`: its endpoints keep their ports on a conflict
-        Exit status: 0 when nothing is in error (the plan is written either way), 1 errors, 2 usage or internal error.
+        Compiles DIR into the canonical deployment plan (schemas/plan.schema.json), reads the live firewall (berth's
+        table, its host-chain rule, the other input chains) and prints the difference per endpoint and per prefix:
+        + add, - remove, ~ change, including hand edits (drift). Warns when another input chain would drop a declared
+        port anyway. Reading the firewall needs root (CAP_NET_ADMIN). Diagnostics go to stderr.
+          -out FILE             also write the plan and the firewall state it was made against to FILE, for apply FILE
+          --detailed-exitcode   exit 0 no changes, 1 error, 2 changes
+          --table NAME          berth's table: table inet NAME (default berth)
+          --host-chain "F T C"  also keep one tagged accept rule for the declared ports in that existing chain,
+                                e.g. "inet filter input", for hosts whose own input chain drops by default
+          --offline             do not read the firewall (no root needed): every endpoint shows as added
+          --format json         print the plan document on stdout instead of the summary
+          --strict              warnings fail the run too
+          --previous PLAN       a plan written by `berth plan -out`: its endpoints keep their ports on a conflict
+        Exit status: 0 when nothing is in error (the plan is written either way), 1 errors, 2 usage or internal error;
+        with --detailed-exitcode 0 no changes, 1 error, 2 changes.
+
+        """
+
+    static let apply = """
+        usage: berth apply DIR  [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--dry-run] [--strict] [--previous PLAN]
+               berth apply FILE [--dry-run]
+
+        Makes the firewall match the plan: berth's whole table (table inet NAME) is replaced in one nftables
+        transaction, so traffic never sees a half-applied state; a batch the kernel rejects changes nothing.
+        apply DIR plans and applies in one step. apply FILE applies exactly a plan saved by `berth plan DIR -out FILE`,
+        and refuses it when the folder or the firewall changed since it was made. Needs root (CAP_NET_ADMIN).
+          --table NAME          berth's table (default berth)
+          --host-chain "F T C"  also keep one tagged accept rule for the declared ports in that existing chain
+          --dry-run             print the nft script instead of applying it
+        Exit status: 0 applied (or nothing to change), 1 error or refused, 2 usage.
+
+        """
+
+    static let destroy = """
+        usage: berth destroy [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--dry-run]
+
+        Removes berth's table and its tagged host-chain rule, and nothing else; nothing to remove is not an error.
+          --table NAME          berth's table (default berth)
+          --host-chain "F T C"  the host chain berth's rule was put in
+          --dry-run             print the nft script instead of running it
+        Exit status: 0 removed (or nothing there), 1 error, 2 usage.
 
         """
 
     static let serve = """
         usage: berth serve DIR [--bind ADDR] [--strict] [--cpu-budget DURATION] [--heap-limit SIZE] [--grace DURATION]
                                [--store-max-bytes SIZE] [--log-format text|json] [--previous PLAN]
+                               [--firewall [--table NAME] [--host-chain "FAMILY TABLE CHAIN"]]
 
         Compiles DIR as `validate` does (refused entries are logged with their diagnostics; the valid ones serve), then
         runs one broker that owns every listening socket and hands each screened connection or datagram to its handler.
@@ -58,6 +96,8 @@ enum HelpText {
           --store-max-bytes N bound on ctx.shared's encoded keys and values (default 256MiB)
           --grace DUR         after SIGTERM/SIGINT, how long open connections may finish (default 10s)
           --log-format FMT    text (default) or json: one line per event on stderr
+          --firewall          apply the plan to the firewall (as `berth apply DIR` does) before any port opens;
+                              --table and --host-chain as for apply
         SIGTERM/SIGINT: stop accepting, abort every ctx.signal, run close(ctx), drain for the grace period, exit 0.
         A second signal exits at once.
 
@@ -77,6 +117,8 @@ enum HelpText {
         case nil: overview
         case "validate": validate
         case "plan": plan
+        case "apply": apply
+        case "destroy": destroy
         case "serve": serve
         case "explain": explain
         default: nil

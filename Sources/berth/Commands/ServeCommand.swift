@@ -22,6 +22,12 @@ enum ServeCommand {
             log.log(.error, "not starting: --strict and the folder has \(plan.diagnostics.errorCount) errors, \(plan.diagnostics.warningCount) warnings")
             return .errors
         }
+        if let firewall = serve.firewall {
+            do { log.log(.info, try FirewallCommand.applyBeforeServing(plan, firewall)) } catch {
+                log.log(.error, "not starting: the firewall was not applied: \(error.message)")
+                return .errors
+            }
+        }
         let options = ServeOptions(
             bindAddress: serve.bindAddress, cpuBudgetMilliseconds: serve.cpuBudgetMilliseconds,
             heapLimitBytes: serve.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds,

@@ -1,30 +1,35 @@
+import BerthFirewall
 import BerthPlan
 
-/// The readable summary `berth plan` prints: each endpoint with its policy and limits, then what was refused.
+/// The readable summary `berth plan` prints: each endpoint with its policy and limits — marked `+`, `~` or unchanged
+/// against the live firewall when one was read — then what the firewall holds that the plan does not, then what was
+/// refused.
 enum PlanView {
-    static func text(_ plan: DeploymentPlan, planHash: String, folder: String, styling: Styling) -> String {
-        var out = styling.bold("berth plan for \(folder)") + "\n"
+    static func text(
+        _ plan: DeploymentPlan, planHash: String, folder: String, diff: RulesetDiff?, target: String?, styling: Styling
+    ) -> String {
+        var out = styling.bold("berth plan for \(folder)") + (target.map { " against \($0)" } ?? "") + "\n"
         out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(planHash.prefix(16))…") + "\n\n"
         if plan.endpoints.isEmpty { out += "  no endpoints\n" }
+        let changes = Dictionary(diff?.endpoints.map { ($0.claim, $0) } ?? [], uniquingKeysWith: { first, _ in first })
         for endpoint in plan.endpoints {
-            out += "  " + styling.green("+ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)"
-            if let tls = endpoint.tls { out += "  tls \(tls.certificate) (until \(tls.notAfter))" }
-            out += "\n"
-            let detail = "      "
-            out += detail + "allow  " + describe(endpoint.policy.allow, empty: "nobody") + "\n"
-            out += detail + "deny   " + describe(endpoint.policy.deny, empty: "-") + "\n"
-            let limits = endpoint.limits
-            let perSource = "per source /\(limits.sourcePrefix.ipv4) (IPv4), /\(limits.sourcePrefix.ipv6) (IPv6)"
-            switch endpoint.transport {
-            case .tcp:
-                out += detail + "limits \(limits.maxConnections) connections, \(limits.maxConnectionsPerSource) \(perSource)\n"
-                out += detail + "       new connections \(limits.connectionRate) burst \(limits.burst) per source; "
-                    + "idle \(DurationText.format(milliseconds: limits.idleTimeoutMilliseconds)); "
-                    + "buffer \(bytes(limits.maxBufferedBytes)) per connection\n"
-            case .udp:
-                out += detail + "limits datagrams \(limits.datagramRate) burst \(limits.burst) \(perSource)\n"
+            guard diff == nil || changes[endpoint.claim] != nil else {
+                out += styling.dim("    \(endpoint.claim)  \(endpoint.name)  \(endpoint.file)  (no changes)") + "\n"
+                continue
             }
-            if !endpoint.imports.isEmpty { out += detail + "imports " + endpoint.imports.joined(separator: ", ") + "\n" }
+            if let change = changes[endpoint.claim], change.mark == .change {
+                out += "  " + styling.yellow("~ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)\n"
+                out += lines(change.lines, styling: styling)
+                continue
+            }
+            out += describe(endpoint, styling: styling)
+        }
+        if let diff {
+            for change in diff.endpoints where change.mark == .remove {
+                out += "  " + styling.red("- \(change.claim)") + "  " + styling.bold(change.name) + "  \(change.file)"
+                    + styling.dim("  (in the firewall, not in the folder)") + "\n"
+            }
+            if !diff.tableLines.isEmpty { out += "\n" + styling.bold("firewall") + "\n" + lines(diff.tableLines, styling: styling) }
         }
         if !plan.refused.isEmpty {
             out += "\n" + styling.bold("refused") + "\n"
@@ -34,7 +39,69 @@ enum PlanView {
                     + entry.reasons.map(\.rawValue).joined(separator: ", ") + "\n"
             }
         }
-        out += "\nPlan: \(DiagnosticsView.plural(plan.endpoints.count, "endpoint")), \(plan.refused.count) refused.\n"
+        out += "\n" + summary(plan, diff: diff, target: target) + "\n"
+        return out
+    }
+
+    /// What `apply` is about to change: the same marks as `plan`, without the unchanged endpoints.
+    static func changes(_ diff: RulesetDiff, plan: DeploymentPlan, styling: Styling) -> String {
+        var out = ""
+        let endpoints = Dictionary(plan.endpoints.map { ($0.claim, $0) }, uniquingKeysWith: { first, _ in first })
+        for change in diff.endpoints {
+            switch change.mark {
+            case .add: out += endpoints[change.claim].map { describe($0, styling: styling) } ?? ""
+            case .change:
+                out += "  " + styling.yellow("~ \(change.claim)") + "  " + styling.bold(change.name) + "  \(change.file)\n"
+                out += lines(change.lines, styling: styling)
+            case .remove: out += "  " + styling.red("- \(change.claim)") + "  " + styling.bold(change.name) + "  \(change.file)\n"
+            }
+        }
+        if !diff.tableLines.isEmpty { out += styling.bold("firewall") + "\n" + lines(diff.tableLines, styling: styling) }
+        return out
+    }
+
+    private static func summary(_ plan: DeploymentPlan, diff: RulesetDiff?, target: String?) -> String {
+        let refused = "\(plan.refused.count) refused"
+        guard let diff, let target else {
+            return "Plan: \(DiagnosticsView.plural(plan.endpoints.count, "endpoint")), \(refused)."
+        }
+        if diff.isEmpty { return "No changes: \(target) matches the folder. \(refused.prefix(1).uppercased() + refused.dropFirst())." }
+        let count = { (mark: RulesetDiff.Mark) in diff.endpoints.filter { $0.mark == mark }.count }
+        let drift = diff.tableLines.isEmpty ? "" : ", and \(DiagnosticsView.plural(diff.tableLines.count, "firewall change"))"
+        return "Plan: \(count(.add)) to add, \(count(.change)) to change, \(count(.remove)) to remove\(drift); \(refused)."
+    }
+
+    private static func lines(_ lines: [RulesetDiff.Line], styling: Styling) -> String {
+        lines.map { line in
+            let text = "\(line.mark.rawValue) \(line.text)"
+            let colored = switch line.mark {
+            case .add: styling.green(text)
+            case .remove: styling.red(text)
+            case .change: styling.yellow(text)
+            }
+            return "      " + colored + "\n"
+        }.joined()
+    }
+
+    private static func describe(_ endpoint: Endpoint, styling: Styling) -> String {
+        var out = "  " + styling.green("+ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)"
+        if let tls = endpoint.tls { out += "  tls \(tls.certificate) (until \(tls.notAfter))" }
+        out += "\n"
+        let detail = "      "
+        out += detail + "allow  " + describe(endpoint.policy.allow, empty: "nobody") + "\n"
+        out += detail + "deny   " + describe(endpoint.policy.deny, empty: "-") + "\n"
+        let limits = endpoint.limits
+        let perSource = "per source /\(limits.sourcePrefix.ipv4) (IPv4), /\(limits.sourcePrefix.ipv6) (IPv6)"
+        switch endpoint.transport {
+        case .tcp:
+            out += detail + "limits \(limits.maxConnections) connections, \(limits.maxConnectionsPerSource) \(perSource)\n"
+            out += detail + "       new connections \(limits.connectionRate) burst \(limits.burst) per source; "
+                + "idle \(DurationText.format(milliseconds: limits.idleTimeoutMilliseconds)); "
+                + "buffer \(bytes(limits.maxBufferedBytes)) per connection\n"
+        case .udp:
+            out += detail + "limits datagrams \(limits.datagramRate) burst \(limits.burst) \(perSource)\n"
+        }
+        if !endpoint.imports.isEmpty { out += detail + "imports " + endpoint.imports.joined(separator: ", ") + "\n" }
         return out
     }
 
