@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BERTH = .build/debug/berth
 
-.PHONY: all deps build test run lint clean
+.PHONY: all deps build test run lint clean bench
 all: build
 
 deps:
@@ -33,3 +33,13 @@ lint:
 
 clean:
 	rm -rf .build
+
+# Benchmarks (bench/README.md): berth vs Node 20 vs C references, pinned to separate cores; results in
+# bench/results/LATEST.md. `make bench` is the quick pass, `make bench FULL=1` the whole set.
+# `make bench BERTH=path/to/berth` benchmarks that binary instead of building .build/release/berth.
+BENCH_BERTH = $(if $(filter command line,$(origin BERTH)),$(BERTH),.build/release/berth)
+bench: deps
+	$(if $(filter command line,$(origin BERTH)),,$(SWIFT) build -c release)
+	@mkdir -p bench/bin
+	for f in loadgen echo_tcp echo_udp; do $${CC:-cc} -O2 -Wall -Wextra -o bench/bin/$$f bench/c/$$f.c || exit 1; done
+	python3 bench/run.py --berth $(BENCH_BERTH) $(if $(filter 1 yes true,$(FULL)),--full)

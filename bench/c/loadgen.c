@@ -1,0 +1,424 @@
+// berth bench load generator: one thread, epoll, non-blocking sockets, many connections.
+//
+//   loadgen echo  --port P --conns N --size B --duration S [--warmup S]    TCP ping-pong: round trips/s, p50/p99
+//   loadgen churn --port P --conns N --size B --duration S [--sources K]   connect, send, read reply, close: conns/s
+//   loadgen udp   --port P --conns N --size B --duration S [--window W]    UDP echo: datagrams/s and loss
+//   loadgen relay --port P --conns N --size B --duration S [--window W]    1 publisher + N subscribers: lines/s
+//   loadgen idle  --port P --conns N [--sources K] [--hold S]              open N connections, echo 1 byte on each,
+//                                                                          print a line, hold until stdin closes
+//
+// Every mode prints one JSON object on stdout, including the generator's own CPU use over the measured window
+// ("client_cpu": 1.0 is one core saturated), so a reader can tell when the client, not the server, is the limit.
+// Every loop is bounded by --duration (and a hard deadline), so a stuck server never hangs the bench.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *host = "127.0.0.1";
+static int port = 0, conns = 1, size = 64, sources = 1, window = 32, pending_max = 128;
+static double duration = 2, warmup = 0.5, hold = 30;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+static void die(const char *what) { perror(what); exit(1); }
+
+// ---- latency samples (microseconds), sorted once at the end ----
+static uint32_t *samples;
+static size_t nsamples, capsamples;
+static void sample(uint64_t ns) {
+    if (nsamples == capsamples) {
+        if (capsamples >= (1u << 27)) return;  // 512 MiB of samples is plenty; keep counting, stop storing
+        capsamples = capsamples ? capsamples * 2 : 1 << 16;
+        samples = realloc(samples, capsamples * sizeof *samples);
+        if (!samples) die("realloc");
+    }
+    samples[nsamples++] = (uint32_t)(ns / 1000 > UINT32_MAX ? UINT32_MAX : ns / 1000);
+}
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+static double pct(double p) {
+    if (!nsamples) return -1;
+    size_t i = (size_t)(p * (nsamples - 1));
+    return samples[i];
+}
+
+static struct sockaddr_in server_addr(void) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) { fprintf(stderr, "bad host %s\n", host); exit(2); }
+    return a;
+}
+// Source address number i: 127.0.1.1, 127.0.1.2, ... so ephemeral ports and TIME_WAIT spread over many tuples.
+static struct sockaddr_in source_addr(int i) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl((127u << 24) | ((1u + i / 250) << 8) | (1u + i % 250));
+    return a;
+}
+
+// Starts a non-blocking connect; returns the fd (connection may still be in progress).
+static int start_connect(int src) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (sources > 1) {
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        struct sockaddr_in s = source_addr(src % sources);
+        if (bind(fd, (struct sockaddr *)&s, sizeof s) < 0) { close(fd); return -1; }
+    }
+    struct sockaddr_in a = server_addr();
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) { close(fd); return -1; }
+    return fd;
+}
+
+static char *msgbuf;
+static char rbuf[1 << 17];
+
+// ---- TCP connection state machine shared by echo, churn and idle ----
+enum { C_FREE, C_CONNECTING, C_SENDING, C_WAITING, C_IDLE };
+typedef struct {
+    int fd, state, src;
+    size_t sent, recvd;
+    uint64_t t_send, t_open;
+} conn_t;
+
+static int ep;
+static conn_t *cs;
+static int connecting_now = 0, started = 0;
+static uint64_t errors = 0;
+
+static void watch(conn_t *c, uint32_t events, int op) {
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    epoll_ctl(ep, op, c->fd, &ev);
+}
+static void conn_close(conn_t *c) {
+    if (c->state == C_CONNECTING) connecting_now--;
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->state = C_FREE;
+}
+static void conn_open(conn_t *c) {
+    c->src = started++;
+    c->fd = start_connect(c->src);
+    if (c->fd < 0) { errors++; c->state = C_FREE; return; }
+    c->state = C_CONNECTING;
+    c->t_open = now_ns();
+    connecting_now++;
+    watch(c, EPOLLOUT, EPOLL_CTL_ADD);
+}
+// Writes the rest of the current message; EPOLLOUT only while a write is pending.
+static void conn_send(conn_t *c) {
+    if (c->state != C_SENDING) { c->state = C_SENDING; c->sent = 0; c->recvd = 0; c->t_send = now_ns(); }
+    while (c->sent < (size_t)size) {
+        ssize_t w = write(c->fd, msgbuf + c->sent, size - c->sent);
+        if (w < 0) {
+            if (errno == EAGAIN) { watch(c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD); return; }
+            errors++; conn_close(c); return;
+        }
+        c->sent += w;
+    }
+    c->state = C_WAITING;
+    watch(c, EPOLLIN, EPOLL_CTL_MOD);
+}
+
+static int mode_tcp(const char *mode) {
+    int is_echo = !strcmp(mode, "echo"), is_churn = !strcmp(mode, "churn"), is_idle = !strcmp(mode, "idle");
+    ep = epoll_create1(0);
+    cs = calloc(conns, sizeof *cs);
+    for (int i = 0; i < conns; i++) { cs[i].fd = -1; cs[i].state = C_FREE; }
+    if (is_idle) size = 1;
+
+    uint64_t t0 = now_ns();
+    // Echo measures from --warmup after the last connection is established (so a slow accept ramp is not counted
+    // as slow echo); churn from --warmup after the start.
+    uint64_t t_measure = is_echo ? UINT64_MAX : t0 + (uint64_t)(warmup * 1e9);
+    uint64_t t_end = is_echo ? UINT64_MAX : t_measure + (uint64_t)(duration * 1e9);
+    uint64_t hard_deadline = t0 + (uint64_t)((warmup + duration + 30) * 1e9);  // setup of 10k connections included
+    double cpu0 = 0;
+    int measuring = 0;
+    uint64_t done = 0, ready = 0;
+    int opened_all = 0;
+    struct epoll_event evs[512];
+
+    for (;;) {
+        uint64_t t = now_ns();
+        if (t > hard_deadline) { fprintf(stderr, "loadgen: hard deadline reached\n"); break; }
+        if (!is_idle) {
+            if (!measuring && t >= t_measure) { measuring = 1; cpu0 = cpu_seconds(); done = 0; nsamples = 0; }
+            if (measuring && t >= t_end) break;
+        }
+        // Keep every slot busy, with at most pending_max connects in flight (the server's accept backlog is finite).
+        if (!opened_all || is_churn) {
+            int all = 1;
+            for (int i = 0; i < conns && connecting_now < pending_max; i++)
+                if (cs[i].state == C_FREE && (is_churn || !opened_all)) conn_open(&cs[i]);
+            for (int i = 0; i < conns; i++) if (cs[i].state == C_FREE) { all = 0; break; }
+            if (all && !is_churn) opened_all = 1;
+        }
+        if (is_echo && t_measure == UINT64_MAX && opened_all && connecting_now == 0) {
+            t_measure = t + (uint64_t)(warmup * 1e9);
+            t_end = t_measure + (uint64_t)(duration * 1e9);
+        }
+        int n = epoll_wait(ep, evs, 512, 50);
+        for (int k = 0; k < n; k++) {
+            conn_t *c = evs[k].data.ptr;
+            if (c->fd < 0) continue;
+            if (c->state == C_CONNECTING) {
+                int err = 0; socklen_t el = sizeof err;
+                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err) { errors++; conn_close(c); continue; }
+                connecting_now--;
+                conn_send(c);
+                continue;
+            }
+            if (c->state == C_SENDING && (evs[k].events & EPOLLOUT)) { conn_send(c); if (c->fd < 0) continue; }
+            if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+                if (r == 0 || (r < 0 && errno != EAGAIN)) { errors++; conn_close(c); continue; }
+                if (r < 0) continue;
+                c->recvd += r;
+                if (c->recvd >= (size_t)size && c->state == C_WAITING) {
+                    uint64_t tn = now_ns();
+                    if (is_echo) {
+                        if (measuring) { done++; sample(tn - c->t_send); }
+                        conn_send(c);
+                    } else if (is_churn) {
+                        if (measuring) { done++; sample(tn - c->t_open); }
+                        conn_close(c);  // graceful close: FIN from the client, TIME_WAIT spread over --sources
+                    } else {
+                        c->state = C_IDLE;
+                        watch(c, EPOLLIN, EPOLL_CTL_MOD);
+                        ready++;
+                    }
+                }
+            }
+        }
+        if (is_idle && ready == (uint64_t)conns) break;
+    }
+    uint64_t t_stop = now_ns();
+    if (is_idle) {
+        printf("{\"mode\":\"idle\",\"conns\":%d,\"ready\":%llu,\"errors\":%llu,\"open_seconds\":%.3f}\n", conns,
+               (unsigned long long)ready, (unsigned long long)errors, (t_stop - t0) / 1e9);
+        fflush(stdout);
+        // Hold every connection open until the driver closes our stdin (it measures the server meanwhile).
+        struct pollfd p = {.fd = 0, .events = POLLIN};
+        uint64_t until = now_ns() + (uint64_t)(hold * 1e9);
+        while (now_ns() < until) {
+            if (poll(&p, 1, 100) > 0) { char b[64]; if (read(0, b, sizeof b) <= 0) break; }
+        }
+        return ready == (uint64_t)conns ? 0 : 1;
+    }
+    double wall = measuring ? (t_stop - t_measure) / 1e9 : 0;
+    double cpu = measuring ? cpu_seconds() - cpu0 : 0;
+    qsort(samples, nsamples, sizeof *samples, cmp_u32);
+    printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%d,\"seconds\":%.3f,\"count\":%llu,\"per_second\":%.1f,"
+           "\"p50_us\":%.0f,\"p99_us\":%.0f,\"errors\":%llu,\"client_cpu\":%.3f}\n",
+           mode, conns, size, wall, (unsigned long long)done, wall > 0 ? done / wall : 0, pct(0.5), pct(0.99),
+           (unsigned long long)errors, wall > 0 ? cpu / wall : 0);
+    return 0;
+}
+
+// ---- UDP echo: --conns sockets, each keeping up to --window datagrams in flight ----
+static int mode_udp(void) {
+    ep = epoll_create1(0);
+    int *fds = calloc(conns, sizeof *fds);
+    long *inflight = calloc(conns, sizeof *inflight);
+    uint64_t *last = calloc(conns, sizeof *last);
+    struct sockaddr_in a = server_addr();
+    for (int i = 0; i < conns; i++) {
+        fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+        int rcv = 4 << 20;
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+        if (connect(fds[i], (struct sockaddr *)&a, sizeof a) < 0) die("connect udp");
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+    }
+    uint64_t t0 = now_ns(), t_measure = t0 + (uint64_t)(warmup * 1e9), t_end = t_measure + (uint64_t)(duration * 1e9);
+    uint64_t sent = 0, recvd = 0, sent_m = 0, recvd_m = 0;
+    int measuring = 0;
+    double cpu0 = 0;
+    struct epoll_event evs[256];
+    const uint64_t stall_ns = 20 * 1000000ull;  // no reply for 20 ms: what is in flight is lost
+    for (;;) {
+        uint64_t t = now_ns();
+        if (!measuring && t >= t_measure) { measuring = 1; cpu0 = cpu_seconds(); sent_m = sent; recvd_m = recvd; }
+        if (t >= t_end) break;
+        for (int i = 0; i < conns; i++) {
+            if (inflight[i] > 0 && t - last[i] > stall_ns) inflight[i] = 0;
+            while (inflight[i] < window) {
+                if (send(fds[i], msgbuf, size, 0) < 0) break;
+                if (!inflight[i]) last[i] = t;
+                inflight[i]++; sent++;
+            }
+        }
+        int n = epoll_wait(ep, evs, 256, 5);
+        for (int k = 0; k < n; k++) {
+            int i = evs[k].data.u32;
+            for (;;) {
+                ssize_t r = recv(fds[i], rbuf, sizeof rbuf, 0);
+                if (r < 0) break;
+                recvd++;
+                last[i] = now_ns();
+                if (inflight[i] > 0) inflight[i]--;
+            }
+        }
+    }
+    double wall = (now_ns() - t_measure) / 1e9, cpu = cpu_seconds() - cpu0;
+    uint64_t s = sent - sent_m;
+    // Late replies to what was sent in the window still count: drain for 200 ms.
+    uint64_t drain_until = now_ns() + 200000000ull;
+    uint64_t r_window = recvd - recvd_m;
+    while (now_ns() < drain_until) {
+        int n = epoll_wait(ep, evs, 256, 20);
+        for (int k = 0; k < n; k++)
+            while (recv(fds[evs[k].data.u32], rbuf, sizeof rbuf, 0) >= 0) recvd++;
+    }
+    uint64_t r_total = recvd - recvd_m;
+    double loss = s ? 1.0 - (double)(r_total > s ? s : r_total) / s : 0;
+    printf("{\"mode\":\"udp\",\"conns\":%d,\"size\":%d,\"window\":%d,\"seconds\":%.3f,\"sent\":%llu,\"count\":%llu,"
+           "\"per_second\":%.1f,\"loss\":%.5f,\"client_cpu\":%.3f}\n",
+           conns, size, window, wall, (unsigned long long)s, (unsigned long long)r_window, r_window / wall, loss,
+           cpu / wall);
+    return 0;
+}
+
+// ---- relay: connection 0 publishes lines, connections 1..N subscribe and count lines ----
+static int mode_relay(void) {
+    ep = epoll_create1(0);
+    int n = conns + 1;
+    int *fds = calloc(n, sizeof *fds);
+    uint64_t *lines = calloc(n, sizeof *lines);
+    struct sockaddr_in a = server_addr();
+    for (int i = 0; i < n; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (connect(fds[i], (struct sockaddr *)&a, sizeof a) < 0) die("connect relay");
+        fcntl(fds[i], F_SETFL, O_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+    }
+    // A line of --size bytes ending in '\n'.
+    for (int i = 0; i < size - 1; i++) msgbuf[i] = 'a' + i % 26;
+    msgbuf[size - 1] = '\n';
+    struct epoll_event evs[256];
+    uint64_t published = 0;
+    // Sync: publish until every subscriber has seen a line (the server subscribes them asynchronously).
+    uint64_t sync_deadline = now_ns() + 10000000000ull;
+    for (;;) {
+        int all = 1;
+        for (int i = 1; i < n; i++) if (!lines[i]) { all = 0; break; }
+        if (all) break;
+        if (now_ns() > sync_deadline) { fprintf(stderr, "loadgen: relay subscribers never synced\n"); return 1; }
+        if (write(fds[0], msgbuf, size) == size) published++;
+        int k = epoll_wait(ep, evs, 256, 50);
+        for (int j = 0; j < k; j++) {
+            int i = evs[j].data.u32;
+            ssize_t r;
+            while ((r = read(fds[i], rbuf, sizeof rbuf)) > 0)
+                for (ssize_t b = 0; b < r; b++) lines[i] += rbuf[b] == '\n';
+        }
+    }
+    // Quiet for 200 ms, then note how many lines each subscriber missed while it was subscribing.
+    uint64_t quiet_until = now_ns() + 200000000ull;
+    while (now_ns() < quiet_until) {
+        int k = epoll_wait(ep, evs, 256, 20);
+        for (int j = 0; j < k; j++) {
+            int i = evs[j].data.u32;
+            ssize_t r;
+            while ((r = read(fds[i], rbuf, sizeof rbuf)) > 0)
+                if (i) for (ssize_t b = 0; b < r; b++) lines[i] += rbuf[b] == '\n';
+        }
+    }
+    uint64_t *missed = calloc(n, sizeof *missed), *base = calloc(n, sizeof *base);
+    for (int i = 1; i < n; i++) missed[i] = published - lines[i];
+    // From here the publisher keeps at most --window lines ahead of the slowest subscriber, one line per write.
+    uint64_t t0 = now_ns(), t_measure = t0 + (uint64_t)(warmup * 1e9), t_end = t_measure + (uint64_t)(duration * 1e9);
+    int measuring = 0;
+    double cpu0 = 0;
+    for (;;) {
+        uint64_t t = now_ns();
+        if (!measuring && t >= t_measure) {
+            measuring = 1; cpu0 = cpu_seconds();
+            for (int i = 1; i < n; i++) base[i] = lines[i];
+        }
+        if (t >= t_end) break;
+        uint64_t slowest = UINT64_MAX;
+        for (int i = 1; i < n; i++) if (lines[i] + missed[i] < slowest) slowest = lines[i] + missed[i];
+        while (published < slowest + (uint64_t)window) {
+            if (write(fds[0], msgbuf, size) != size) break;  // never partial for lines this short on loopback
+            published++;
+        }
+        int k = epoll_wait(ep, evs, 256, 5);
+        for (int j = 0; j < k; j++) {
+            int i = evs[j].data.u32;
+            ssize_t r;
+            while ((r = read(fds[i], rbuf, sizeof rbuf)) > 0)
+                if (i) for (ssize_t b = 0; b < r; b++) lines[i] += rbuf[b] == '\n';
+        }
+    }
+    double wall = (now_ns() - t_measure) / 1e9, cpu = cpu_seconds() - cpu0;
+    uint64_t delivered = 0;
+    for (int i = 1; i < n; i++) delivered += lines[i] - base[i];
+    printf("{\"mode\":\"relay\",\"conns\":%d,\"size\":%d,\"window\":%d,\"seconds\":%.3f,\"count\":%llu,"
+           "\"per_second\":%.1f,\"client_cpu\":%.3f}\n",
+           conns, size, window, wall, (unsigned long long)delivered, delivered / wall, cpu / wall);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: loadgen echo|churn|udp|relay|idle --port P [options]\n"); return 2; }
+    const char *mode = argv[1];
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--host")) host = v;
+        else if (!strcmp(k, "--port")) port = atoi(v);
+        else if (!strcmp(k, "--conns")) conns = atoi(v);
+        else if (!strcmp(k, "--size")) size = atoi(v);
+        else if (!strcmp(k, "--duration")) duration = atof(v);
+        else if (!strcmp(k, "--warmup")) warmup = atof(v);
+        else if (!strcmp(k, "--sources")) sources = atoi(v);
+        else if (!strcmp(k, "--window")) window = atoi(v);
+        else if (!strcmp(k, "--pending")) pending_max = atoi(v);
+        else if (!strcmp(k, "--hold")) hold = atof(v);
+        else { fprintf(stderr, "loadgen: unknown option %s\n", k); return 2; }
+    }
+    if (!port || conns < 1 || size < 1 || duration > 600 || hold > 600) {
+        fprintf(stderr, "loadgen: bad options\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct rlimit rl = {conns + 1024, conns + 1024};
+    if (rl.rlim_cur < 4096) rl.rlim_cur = rl.rlim_max = 4096;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) perror("setrlimit");
+    msgbuf = malloc(size);
+    for (int i = 0; i < size; i++) msgbuf[i] = 'a' + i % 26;
+    if (!strcmp(mode, "echo") || !strcmp(mode, "churn") || !strcmp(mode, "idle")) return mode_tcp(mode);
+    if (!strcmp(mode, "udp")) return mode_udp();
+    if (!strcmp(mode, "relay")) return mode_relay();
+    fprintf(stderr, "loadgen: unknown mode %s\n", mode);
+    return 2;
+}
