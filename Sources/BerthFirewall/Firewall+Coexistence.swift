@@ -10,20 +10,17 @@ extension Firewall {
         for chain in live.inputChains {
             // The host chain named by --host-chain gets berth's accept rule at its top when the plan is applied.
             if chain.description == desired.target.hostChain?.description { continue }
-            var covered: Set<String> = []
             var dropped: [FirewallEndpoint] = []
             var reasons: [String] = []
             func drop(_ endpoints: [FirewallEndpoint], _ reason: String) {
-                let fresh = endpoints.filter { !covered.contains($0.portElement) && !dropped.contains($0) }
+                let fresh = endpoints.filter { !dropped.contains($0) }
                 guard !fresh.isEmpty else { return }
                 dropped += fresh
                 reasons.append(reason)
             }
             for rule in chain.rules {
-                if rule["comment"]?.stringValue == tag {
-                    covered.formUnion(LiveFirewall.portElements(rule))
-                    continue
-                }
+                // berth's own rule in a chain that is not (or no longer) the host chain: apply removes it.
+                if rule["comment"]?.stringValue == tag { continue }
                 guard let ports = droppedPorts(rule) else { continue }
                 let handle = rule["handle"]?.intValue.map { " (handle \($0))" } ?? ""
                 drop(desired.endpoints.filter { ports.matches($0) }, "a rule\(handle) drops or rejects them")

@@ -47,7 +47,7 @@ package struct FirewallTarget: Hashable, Sendable {
     package func validate() throws(FirewallError) {
         guard Identifier.isValid(tableName) else {
             throw FirewallError(.firewallTableName, "\"\(tableName)\" is not an nftables table name",
-                                hint: "use letters, digits and '_' starting with a letter, e.g. --table berth")
+                                hint: "use letters, digits, '_', '-' or '.', starting with a letter, e.g. --table berth")
         }
     }
 

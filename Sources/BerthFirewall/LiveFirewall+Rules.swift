@@ -12,18 +12,17 @@ extension LiveFirewall {
     private static func recogniseKnown(_ expressions: [JSONValue], chain: String) -> RuleStatement? {
         guard let verdict = expressions.last else { return nil }
         let body = expressions.dropLast()
-        if verdict == ["accept": .null] {
+        if verdict == acceptVerdict {
             if body.isEmpty { return .accept }
-            if body.count == 2, body.first == match("==", ["meta": ["key": "l4proto"]], "tcp"),
-                body.last == match("in", ["ct": ["key": "state"]], ["established", "related"]) {
+            if body.count == 2, body.first == isTCP, body.last == isEstablished {
                 return .establishedTCP
             }
             return nil
         }
         if body.isEmpty, verdict == dispatchVerdictMap { return .dispatch }
-        guard verdict == ["drop": .null], body.count == 1, let only = body.first else { return nil }
+        guard verdict == dropVerdict, body.count == 1, let only = body.first else { return nil }
         if let match = only["match"], let op = match["op"]?.stringValue, let left = match["left"] {
-            if left == ["meta": ["key": "nfproto"]], op == "==", let family = match["right"]?.stringValue.flatMap(IPFamily.init) {
+            if left == nfproto, op == "==", let family = match["right"]?.stringValue.flatMap(IPFamily.init) {
                 return .noneAllowed(family)
             }
             guard let family = sourceFamily(left), let set = match["right"]?.stringValue else { return nil }
@@ -52,10 +51,15 @@ extension LiveFirewall {
         return nil
     }
 
-    private static let dispatchVerdictMap: JSONValue = [
-        "vmap": ["key": ["concat": [["meta": ["key": "l4proto"]], ["payload": ["protocol": "th", "field": "dport"]]]],
-                 "data": "@dispatch"],
-    ]
+    // The shapes compared against, built once: a table of 1,000 endpoints has 8,000 rules to recognise.
+    private static let dispatchVerdictMap: JSONValue = ["vmap": ["key": ["concat": [l4proto, destinationPort]], "data": "@dispatch"]]
+    private static let acceptVerdict: JSONValue = ["accept": .null]
+    private static let dropVerdict: JSONValue = ["drop": .null]
+    private static let l4proto: JSONValue = ["meta": ["key": "l4proto"]]
+    private static let nfproto: JSONValue = ["meta": ["key": "nfproto"]]
+    private static let destinationPort: JSONValue = ["payload": ["protocol": "th", "field": "dport"]]
+    private static let isTCP = match("==", l4proto, "tcp")
+    private static let isEstablished = match("in", ["ct": ["key": "state"]], ["established", "related"])
 
     private static func match(_ op: String, _ left: JSONValue, _ right: JSONValue) -> JSONValue {
         ["match": ["op": .string(op), "left": left, "right": right]]
@@ -74,11 +78,11 @@ extension LiveFirewall {
     /// `meta l4proto . th dport . ip saddr [& mask]`: the family and the mask's prefix length.
     private static func sourceKey(_ expression: JSONValue?) -> (IPFamily, Int)? {
         guard let parts = expression?["concat"]?.arrayValue, parts.count == 3,
-            parts[0] == ["meta": ["key": "l4proto"]], parts[1] == ["payload": ["protocol": "th", "field": "dport"]]
+            parts[0] == l4proto, parts[1] == destinationPort
         else { return nil }
         if let family = sourceFamily(parts[2]) { return (family, family.bitWidth) }
         guard let and = parts[2]["&"]?.arrayValue, and.count == 2, let family = sourceFamily(and[0]),
-            let mask = and[1].stringValue.flatMap(IPAddress.init), mask.family == family
+            let mask = and[1].stringValue.flatMap(NFTablesJSON.address), mask.family == family
         else { return nil }
         let length = (mask.value << UInt128(128 - family.bitWidth)).leadingZeroBitCount == 0
             ? (~(mask.value << UInt128(128 - family.bitWidth))).leadingZeroBitCount : 0

@@ -144,7 +144,11 @@ package struct LiveFirewall: Sendable {
     }
 
     private static func objects(_ session: NFTablesSession, _ command: String) throws(FirewallError) -> [Object] {
-        let bytes = try session.runJSON(command)
+        try objects(json: session.runJSON(command), of: command)
+    }
+
+    /// The objects of `command`'s JSON output (`bytes`); pure, so the cost of berth's own reading can be measured.
+    static func objects(json bytes: [UInt8], of command: String) throws(FirewallError) -> [Object] {
         let documents: [JSONValue]
         do { documents = try NFTablesJSON.parseDocuments(bytes) } catch {
             throw FirewallError(.firewallUnreadable, "libnftables' JSON output for `\(command)` could not be read (byte \(error.offset))",
@@ -174,7 +178,8 @@ package struct LiveFirewall: Sendable {
 
     // MARK: berth's table
 
-    private mutating func parseTable(_ objects: [Object]) throws(FirewallError) {
+    /// Reads berth's table from its listed objects into `endpoints` and `drift`.
+    mutating func parseTable(_ objects: [Object]) throws(FirewallError) {
         var marked = false
         var prefixSets: [String: (elements: [IPPrefix], stray: [String])] = [:]
         var dispatch: [String: String] = [:]
@@ -323,13 +328,13 @@ package struct LiveFirewall: Sendable {
         var stray: [String] = []
         for raw in body["elem"]?.arrayValue ?? [] {
             let element = raw["elem"]?["val"] ?? raw
-            if let text = element.stringValue, let address = IPAddress(text) {
+            if let text = element.stringValue, let address = NFTablesJSON.address(text) {
                 elements.append(IPPrefix(family: address.family, address: address.value, length: address.family.bitWidth))
-            } else if let prefix = element["prefix"], let text = prefix["addr"]?.stringValue, let address = IPAddress(text),
+            } else if let prefix = element["prefix"], let text = prefix["addr"]?.stringValue, let address = NFTablesJSON.address(text),
                 let length = prefix["len"]?.intValue, (0...address.family.bitWidth).contains(length) {
                 elements.append(IPPrefix(family: address.family, address: address.value, length: length))
-            } else if let range = element["range"]?.arrayValue, range.count == 2, let low = range[0].stringValue.flatMap(IPAddress.init),
-                let high = range[1].stringValue.flatMap(IPAddress.init), let prefix = Self.exactPrefix(low, high) {
+            } else if let range = element["range"]?.arrayValue, range.count == 2, let low = range[0].stringValue.flatMap(NFTablesJSON.address),
+                let high = range[1].stringValue.flatMap(NFTablesJSON.address), let prefix = Self.exactPrefix(low, high) {
                 elements.append(prefix)
             } else {
                 stray.append(JSONWriter.compact(element))

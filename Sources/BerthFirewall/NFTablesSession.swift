@@ -1,5 +1,6 @@
 import BerthPlan
 import CNFTables
+import Glibc  // strlen, for the output buffer's length
 
 /// One libnftables context with buffered output and error: the only place berth talks to nftables. Not thread-safe
 /// (libnftables contexts are not); its netlink socket belongs to the network namespace it was created in.
@@ -21,25 +22,30 @@ import CNFTables
     /// Runs `commands` (nft syntax; several lines are one transaction) and returns libnftables' text output.
     @discardableResult
     package func run(_ commands: String) throws(FirewallError) -> String {
-        try execute(commands, flags: 0, dryRun: false)
+        try execute(commands, flags: 0, dryRun: false) { unsafe String(cString: $0) }
     }
 
     /// Runs read commands (`list …`) with JSON output and returns the output's bytes.
     package func runJSON(_ commands: String) throws(FirewallError) -> [UInt8] {
-        Array(try execute(commands, flags: UInt32(NFT_CTX_OUTPUT_JSON), dryRun: false).utf8)
+        try execute(commands, flags: UInt32(NFT_CTX_OUTPUT_JSON), dryRun: false) { output in
+            // Straight into bytes: a large table lists as megabytes, which a String would validate and copy again.
+            unsafe Array(UnsafeRawBufferPointer(start: output, count: strlen(output)).bindMemory(to: UInt8.self))
+        }
     }
 
     /// Parses and evaluates `commands` without committing them (libnftables' dry run); throws what `run` would.
     package func check(_ commands: String) throws(FirewallError) {
-        _ = try execute(commands, flags: 0, dryRun: true)
+        _ = try execute(commands, flags: 0, dryRun: true) { _ in () }
     }
 
-    private func execute(_ commands: String, flags: UInt32, dryRun: Bool) throws(FirewallError) -> String {
+    /// Runs `commands` and hands libnftables' output buffer (NUL-terminated, valid until the next command) to `copy`.
+    private func execute<Output>(_ commands: String, flags: UInt32, dryRun: Bool,
+                                 copy: (UnsafePointer<CChar>) -> Output) throws(FirewallError) -> Output {
         unsafe nft_ctx_output_set_flags(context, UInt32(flags))
         unsafe nft_ctx_set_dry_run(context, dryRun)
         let status = unsafe nft_run_cmd_from_buffer(context, commands)
         // The buffers are reset by the next command, so copy them out now.
-        let output = unsafe nft_ctx_get_output_buffer(context).map { unsafe String(cString: $0) } ?? ""
+        let output = unsafe "".withCString { empty in unsafe copy(nft_ctx_get_output_buffer(context) ?? empty) }
         let errors = unsafe nft_ctx_get_error_buffer(context).map { unsafe String(cString: $0) } ?? ""
         guard status == 0 else {
             let firstLine = commands.prefix { $0 != "\n" }

@@ -37,17 +37,30 @@ package struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
     package static func < (a: Self, b: Self) -> Bool { (a.family, a.value) < (b.family, b.value) }
 
     static func parseIPv4(_ text: some StringProtocol) -> UInt32? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
+        // Over the UTF-8 bytes: replies to UDP senders parse an address per datagram.
         var value: UInt32 = 0
-        for part in parts {
-            // Leading zeros are refused: some tools read "010" as octal, and berth will not guess.
-            guard (1...3).contains(part.count), part.allSatisfy(\.isASCIIDigit),
-                part.count == 1 || part.first != "0", let octet = UInt32(part), octet <= 255
-            else { return nil }
-            value = value << 8 | octet
+        var octet: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        var leadingZero = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                // Leading zeros are refused: some tools read "010" as octal, and berth will not guess.
+                if leadingZero || digits == 3 { return nil }
+                leadingZero = digits == 0 && byte == UInt8(ascii: "0")
+                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+                digits += 1
+            case UInt8(ascii: "."):
+                guard digits > 0, octet <= 255, dots < 3 else { return nil }
+                value = value << 8 | octet
+                (octet, digits, leadingZero, dots) = (0, 0, false, dots + 1)
+            default:
+                return nil
+            }
         }
-        return value
+        guard dots == 3, digits > 0, octet <= 255 else { return nil }
+        return value << 8 | octet
     }
 
     static func parseIPv6(_ text: some StringProtocol) -> UInt128? {

@@ -7,7 +7,7 @@ import Testing
         let result = try BerthBinary.run(["explain", "--list"])
         #expect(result.status == 0)
         let codes = result.standardOutput.split(separator: "\n").map { String($0.split(separator: " ").first ?? "") }
-        #expect(codes == Diagnostic.Code.all.map(\.rawValue))
+        #expect(codes == (Diagnostic.Code.all + Diagnostic.Code.firewall).map(\.rawValue))
     }
 
     @Test func explainPrintsTheLongFormWithExamples() throws {
@@ -17,6 +17,14 @@ import Testing
         #expect(result.standardOutput.contains("Example that triggers it:"))
         #expect(result.standardOutput.contains("Fixed:"))
         #expect(result.standardOutput.contains("── manifest.json"))
+    }
+
+    @Test func explainsFirewallCodesWithTheHostRuleset() throws {
+        let result = try BerthBinary.run(["explain", "firewall.host-chain-drops"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.hasPrefix("firewall.host-chain-drops (warning): "))
+        #expect(result.standardOutput.contains("── host.nft"))
+        #expect(result.standardOutput.contains(#"--host-chain "inet filter input""#))
     }
 
     @Test func unknownCodeSuggestsOne() throws {

@@ -215,6 +215,21 @@ import Testing
                 "a port berth does not declare is untouched")
     }
 
+    @Test func aBadTableOrHostChainIsRefusedBeforeTheKernelIsAsked() throws {
+        let table = try BerthBinary.run(["destroy", "--table", "x;flush ruleset"])
+        #expect(table.status == 1 && table.standardError.contains("firewall.table-name"), "\(table.standardError)")
+        let chain = try BerthBinary.run(["destroy", "--host-chain", "inet filter"])
+        #expect(chain.status == 1 && chain.standardError.contains("firewall.host-chain-syntax"), "\(chain.standardError)")
+    }
+
+    @Test func aMissingHostChainFailsThePlan() throws {
+        let namespace = try NetworkNamespace(label: "cli-nochain")
+        defer { namespace.close() }
+        let folder = try handlerFolder()
+        let plan = try berth(namespace, ["plan", folder.path, "--host-chain", "inet filter input"])
+        #expect(plan.status == 1 && plan.standardError.contains("firewall.host-chain-missing"), "\(plan.standardError)")
+    }
+
     // MARK: - Peers
 
     /// A python3 TCP listener on every address that greets with "hello" and prints "ready" once bound.

@@ -17,8 +17,9 @@ final class HandlerInstance {
     private var listener: TCPListener?
     private var udpSocket: UDPSocket?
     private var connections: [ConnectionID: TCPConnection] = [:]
-    /// The loop time (ms) of each open connection's last byte in either direction, for the idle timeout.
-    private var lastActivity: [ConnectionID: UInt64] = [:]
+    /// The last datagram's sender and its text: a reply usually goes straight back to it, so neither direction
+    /// formats or parses an address per datagram.
+    private var lastSender: (ip: IPAddress, text: String)?
     private var idleSweep: LoopTimer?
     private var nextConnection: ConnectionID = 1
     private var timers: [Int: LoopTimer] = [:]
@@ -138,10 +139,8 @@ final class HandlerInstance {
 
     private func closeIdleConnections(olderThan idle: UInt64) {
         let now = loop.now
-        for (id, last) in lastActivity where now &- last >= idle {
-            guard let connection = connections[id], !connection.isClosing else { continue }
+        for connection in connections.values where !connection.isClosing && now &- connection.lastActivity >= idle {
             screen.record(.idleTimeout)
-            lastActivity[id] = now
             connection.close()
         }
     }
@@ -208,8 +207,11 @@ extension HandlerInstance: HandlerHost {
     func write(connection id: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
         guard let connection = connections[id] else { return 0 }
         do {
-            // Zero copy: the runtime keeps `bytes` alive until `deliverWritten` or the connection's close.
-            try unsafe connection.write(bytes, token: id)
+            // Most writes go to the kernel at once; only the rest is queued, without a copy: the runtime keeps
+            // `bytes` alive until `deliverWritten` or the connection's close.
+            let written = try connection.tryWrite(bytes)
+            guard written < bytes.count else { return written }
+            try unsafe connection.write(UnsafeRawBufferPointer(rebasing: bytes[written...]), token: id)
             if connection.bufferedBytes > endpoint.limits.maxBufferedBytes {
                 // A consumer this far behind is closed, never allowed to grow the broker's memory.
                 log.log(.warn, "closing a slow consumer: \(connection.bufferedBytes) bytes buffered for \(connection.remote)",
@@ -217,11 +219,12 @@ extension HandlerInstance: HandlerHost {
                 screen.record(.slowConsumer)
                 connection.close()
             }
+            return written
         } catch {
             // Writing after our own shutdown or on a dying socket: the connection goes, its close tells JavaScript.
             connection.close()
+            return 0
         }
-        return 0
     }
 
     func end(connection id: ConnectionID) { connections[id]?.shutdown() }
@@ -235,7 +238,9 @@ extension HandlerInstance: HandlerHost {
     }
 
     func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int) {
-        guard let socket = udpSocket, let destination = SocketAddress(address: address, port: port) else {
+        let destination = lastSender.flatMap { $0.text == address && (0...65535).contains(port) ? SocketAddress(ip: $0.ip, port: port) : nil }
+            ?? SocketAddress(address: address, port: port)
+        guard let socket = udpSocket, let destination else {
             log.log(.warn, "ctx.reply: \(address):\(port) is not an address to reply to", handler: endpoint.name)
             return
         }
@@ -254,7 +259,6 @@ extension HandlerInstance: TCPListenerDelegate {
         let id = nextConnection
         nextConnection += 1
         connections[id] = connection
-        lastActivity[id] = loop.now
         connection.delegate = ConnectionEvents(id: id, instance: self)
         connection.startReading()
         let info = ConnectionInfo(
@@ -272,8 +276,13 @@ extension HandlerInstance: TCPListenerDelegate {
 extension HandlerInstance: UDPSocketDelegate {
     func socket(_ socket: UDPSocket, didReceive bytes: UnsafeRawBufferPointer, from sender: SocketAddress) {
         guard let runtime, case .admit = screen.admitDatagram(from: sender.ip, now: loop.now) else { return }
+        let text: String
+        if let last = lastSender, last.ip == sender.ip { text = last.text } else {
+            text = sender.address
+            lastSender = (sender.ip, text)
+        }
         check(unsafe runtime.deliverDatagram(
-            bytes, address: sender.address, family: sender.ip.family == .ipv4 ? .ipv4 : .ipv6, port: sender.port))
+            bytes, address: text, family: sender.ip.family == .ipv4 ? .ipv4 : .ipv6, port: sender.port))
     }
 
     func socket(_ socket: UDPSocket, didFail error: LoopError) {
@@ -293,7 +302,6 @@ private final class ConnectionEvents: TCPConnectionDelegate {
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
-        instance?.touch(id)
         instance?.deliver { unsafe $0.deliverData(id, bytes) }
     }
 
@@ -306,7 +314,6 @@ private final class ConnectionEvents: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, didWrite byteCount: Int, token: Int, error: LoopError?) {
         guard error == nil else { return }
-        instance?.touch(id)
         instance?.deliver { $0.deliverWritten(id, byteCount: byteCount) }
     }
 
@@ -319,10 +326,7 @@ extension HandlerInstance {
         check(call(runtime))
     }
 
-    fileprivate func touch(_ id: ConnectionID) { lastActivity[id] = loop.now }
-
     fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
-        lastActivity.removeValue(forKey: id)
         if let connection = connections.removeValue(forKey: id) { screen.connectionClosed(from: connection.remote.ip) }
         if let runtime { check(runtime.deliverClose(id, hadError: hadError)) }
         guard connections.isEmpty else { return }

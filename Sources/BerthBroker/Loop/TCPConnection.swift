@@ -30,6 +30,8 @@ package protocol TCPConnectionDelegate: AnyObject {
     package private(set) var isReading = false
     /// The peer's FIN arrived (`connectionDidReachEnd` ran).
     package private(set) var hasReceivedEnd = false
+    /// The loop time (ms) of the last bytes read or written: what idle timeouts measure.
+    package private(set) var lastActivity: UInt64
     private var state = State.open
     private var shutdownState = ShutdownState.none
     private var hasFailed = false
@@ -51,6 +53,7 @@ package protocol TCPConnectionDelegate: AnyObject {
         }
         unsafe self.handle = handle
         self.loop = loop
+        lastActivity = loop.now
         unsafe adopt(handlePointer(handle), by: self)
     }
 
@@ -101,6 +104,7 @@ package protocol TCPConnectionDelegate: AnyObject {
 
     private func didRead(_ count: Int, _ base: UnsafeMutablePointer<CChar>?) {
         if count > 0 {
+            lastActivity = loop.now
             unsafe delegate?.connection(self, didRead: UnsafeRawBufferPointer(start: base, count: count))
         } else if count == Int(UV_EOF.rawValue) {
             hasReceivedEnd = true
@@ -117,6 +121,25 @@ package protocol TCPConnectionDelegate: AnyObject {
     /// write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
     package func write(_ bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
         try unsafe enqueue(bytes.baseAddress, bytes.count, copy: nil, token: token)
+    }
+
+    /// Writes what the kernel takes right now and returns that many bytes (0 when it would block, or while earlier
+    /// writes are still queued, which keeps the order). Nothing is queued and nothing is reported later: the common
+    /// small write costs one syscall and no allocation. Throws like `write` when closing, shut down or failed.
+    package func tryWrite(_ bytes: UnsafeRawBufferPointer) throws(LoopError) -> Int {
+        loop.assertInLoopThread()
+        guard state == .open, shutdownState == .none else {
+            throw LoopError(code: "EPIPE", message: state == .open ? "write after shutdown" : "write after close",
+                            operation: "uv_try_write")
+        }
+        guard bytes.count > 0 else { return 0 }
+        var buffer = unsafe uv_buf_t(
+            base: UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: CChar.self)), len: bytes.count)
+        let status = unsafe uv_try_write(streamPointer(handle), &buffer, 1)
+        if status > 0 { lastActivity = loop.now }
+        if status >= 0 { return Int(status) }
+        if status == UV_EAGAIN.rawValue { return 0 }
+        throw LoopError(status: status, operation: "uv_try_write")
     }
 
     /// Queues a copy of `bytes` (freed when the write completes); otherwise like `write(_:token:)`.
@@ -162,6 +185,7 @@ package protocol TCPConnectionDelegate: AnyObject {
     private func writeDidComplete(_ request: UnsafeMutablePointer<WriteRequest>, status: Int32) {
         let (byteCount, token) = unsafe (request.pointee.byteCount, request.pointee.token)
         unsafe WriteRequest.free(request)
+        if status == 0 { lastActivity = loop.now }
         let error = status == 0 ? nil : LoopError(status: status, operation: "uv_write")
         delegate?.connection(self, didWrite: byteCount, token: token, error: error)
         if let error, !error.isCancellation { fail(error) }

@@ -19,11 +19,16 @@ extension GlobalsScript {
         EventEmitter.prototype._maxListeners = undefined;
         EventEmitter.prototype[kCapture] = false;
 
+        // berth's own emitters (a connection) pass this instead of options: their prototype carries _maxListeners and
+        // captureRejections, so each instance holds only its listeners.
+        const kLeanEmitter = Symbol('leanEmitter');
+
         EventEmitter.init = function init(options) {
           if (this._events === undefined || this._events === Object.getPrototypeOf(this)._events) {
             this._events = Object.create(null);
             this._eventsCount = 0;
           }
+          if (options === kLeanEmitter) return;
           this._maxListeners = this._maxListeners || undefined;
           if (options?.captureRejections !== undefined) {
             if (typeof options.captureRejections !== 'boolean') {

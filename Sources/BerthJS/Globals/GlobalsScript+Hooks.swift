@@ -5,6 +5,7 @@ extension GlobalsScript {
         let handleFunction;
         let messageFunction;
         let handlerContext;
+        const lastAddresses = { local: '', remote: '' };
 
         function datagramBytes(data) {
           if (typeof data === 'string') return encodeUTF8(data, false);
@@ -63,7 +64,12 @@ extension GlobalsScript {
           },
 
           accept(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort) {
-            const socket = new Socket(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort);
+            // Connections share equal address strings rather than each holding a copy.
+            if (localAddress === lastAddresses.local) localAddress = lastAddresses.local;
+            else lastAddresses.local = localAddress;
+            if (remoteAddress === lastAddresses.remote) remoteAddress = lastAddresses.remote;
+            else lastAddresses.remote = remoteAddress;
+            const socket = new Socket(id, remoteAddress, remotePort, localAddress, localPort);
             sockets.set(id, socket);
             const result = handleFunction(socket, handlerContext);
             if (isThenable(result)) result.then(undefined, (error) => Socket.fault(socket, error, 'handle()'));

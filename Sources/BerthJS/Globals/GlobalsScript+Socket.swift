@@ -5,6 +5,9 @@ extension GlobalsScript {
     /// straight from their memory.
     static let socket = #"""
         const highWaterMark = 16384;
+        // What an idle connection's queues hold: one shared, frozen, empty array (a socket gets its own on first use,
+        // so ten thousand idle connections carry no arrays).
+        const noChunks = Object.freeze([]);
         const sockets = new Map();
         const kOnData = Symbol('onData');
         const kOnEnd = Symbol('onEnd');
@@ -70,7 +73,7 @@ extension GlobalsScript {
           #id;
           #hostReading = true;
           #flowing = null;
-          #readBuffer = [];
+          #readBuffer = noChunks;
           #readLength = 0;
           #eof = false;
           #endEmitted = false;
@@ -78,7 +81,7 @@ extension GlobalsScript {
           #flushScheduled = false;
           #ending = false;
           #finished = false;
-          #writeQueue = [];
+          #writeQueue = noChunks;
           #writableLength = 0;
           #needDrain = false;
           #bytesRead = 0;
@@ -90,15 +93,18 @@ extension GlobalsScript {
           #timeoutTimer = null;
           #lastActivity = 0;
 
-          constructor(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort) {
-            super({ captureRejections: true });
+          constructor(id, remoteAddress, remotePort, localAddress, localPort) {
+            // kLeanEmitter: the prototype carries _maxListeners and captureRejections, not each connection.
+            super(kLeanEmitter);
             this.#id = id;
             this.remoteAddress = remoteAddress;
             this.remotePort = remotePort;
-            this.remoteFamily = remoteFamily;
             this.localAddress = localAddress;
             this.localPort = localPort;
           }
+
+          // Derived, not stored: every property a connection carries costs memory per idle connection.
+          get remoteFamily() { return this.remoteAddress.includes(':') ? 'IPv6' : 'IPv4'; }
 
           // A fault of this connection (a listener threw, a promise it returned rejected): logged, then destroyed.
           static fault(socket, error, origin) {
@@ -120,6 +126,7 @@ extension GlobalsScript {
               this.#emitData(chunk);
               return;
             }
+            if (this.#readBuffer === noChunks) this.#readBuffer = [];
             this.#readBuffer.push(chunk);
             this.#readLength += chunk.length;
             if (this.#readLength >= highWaterMark || this.#flowing === false) this.#stopReading();
@@ -257,6 +264,7 @@ extension GlobalsScript {
             if (flushed === length) {
               if (callback !== undefined || this.#needDrain || this.#ending) nextTick(afterSyncWrite, this, callback);
             } else {
+              if (this.#writeQueue === noChunks) this.#writeQueue = [];
               this.#writeQueue.push({ chunk, remaining: length - flushed, callback });
             }
             return belowMark;
@@ -338,7 +346,7 @@ extension GlobalsScript {
             this.#clearTimeoutTimer();
             const error = this.#error;
             const pending = this.#writeQueue;
-            this.#writeQueue = [];
+            this.#writeQueue = noChunks;
             this.#writableLength = 0;
             for (const entry of pending) {
               if (entry.callback === undefined) continue;
@@ -409,6 +417,7 @@ extension GlobalsScript {
           }
 
           static {
+            this.prototype[kCapture] = true;
             flushSocket = (socket) => socket.#flush();
             onSocketTimeout = (socket) => socket.#timedOut();
           }

@@ -7,9 +7,9 @@ internal import Glibc
     let raw: OpaquePointer
     /// Most stack QuickJS may use below the frame that called `enter()`, in bytes.
     private let stackBudget: Int
-    /// Allocation failures, counted by berth's allocator: QuickJS turns them into catchable exceptions, so the count
-    /// is the only reliable sign that the heap limit was hit.
-    private let ledger = HeapLedger()
+    /// Allocation failures, counted by berth's allocator (`cqjs_counting_allocator`): QuickJS turns them into
+    /// catchable exceptions, so the count is the only reliable sign that the heap limit was hit.
+    private let failureCount: UnsafeMutablePointer<Int>
     /// Monotonic instant (CLOCK_MONOTONIC, nanoseconds) after which running JavaScript is interrupted; nil: never.
     private var deadline: UInt64?
     /// Set when the interrupt handler stopped JavaScript since the last `arm`; cleared by `arm`.
@@ -18,12 +18,12 @@ internal import Glibc
     /// `memoryLimit` bounds QuickJS's heap (allocation failures become `InternalError: out of memory`); `stackBudget`
     /// bounds its recursion (the parser and interpreter throw "stack overflow" instead of overrunning the stack).
     init(memoryLimit: Int, stackBudget: Int) {
-        var functions = unsafe JSMallocFunctions(
-            js_malloc: heapMalloc, js_free: heapFree, js_realloc: heapRealloc, js_malloc_usable_size: heapUsableSize)
-        let ledger = unsafe Unmanaged.passUnretained(self.ledger).toOpaque()
-        guard let raw = unsafe JS_NewRuntime2(&functions, ledger) else {
+        let failureCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        unsafe failureCount.initialize(to: 0)
+        guard let raw = unsafe JS_NewRuntime2(cqjs_counting_allocator(), failureCount) else {
             preconditionFailure("QuickJS could not allocate a runtime")
         }
+        unsafe self.failureCount = failureCount
         unsafe self.raw = raw
         self.stackBudget = stackBudget
         unsafe JS_SetMemoryLimit(raw, memoryLimit)
@@ -34,7 +34,10 @@ internal import Glibc
     }
 
     /// Frees the runtime; every context and every value on it must be gone (QuickJS asserts it).
-    deinit { unsafe JS_FreeRuntime(raw) }
+    deinit {
+        unsafe JS_FreeRuntime(raw)
+        unsafe failureCount.deallocate()
+    }
 
     /// Re-anchors QuickJS's stack check at the caller's frame, on the caller's thread: QuickJS measures its stack from
     /// the frame that last set it, so every entry from Swift (possibly from another thread) starts here. The budget
@@ -85,7 +88,7 @@ internal import Glibc
     // MARK: Heap
 
     /// How many allocations failed since the runtime was made: at the memory limit, or malloc returning NULL.
-    var allocationFailures: Int { ledger.failures }
+    var allocationFailures: Int { unsafe failureCount.pointee }
 
     /// Bytes QuickJS holds on its heap now, as its limit counts them.
     var heapBytes: Int {
@@ -108,73 +111,6 @@ internal import Glibc
             if status < 0, let context = unsafe context { failed(unsafe JSContext.owner(of: context)) }
         }
     }
-}
-
-/// Counts failed allocations for one runtime; QuickJS's allocator callbacks reach it through the malloc state's opaque.
-private final class HeapLedger {
-    var failures = 0
-}
-
-// berth's allocator: QuickJS's default one (malloc and a byte limit), plus a count of the allocations it refused.
-// QuickJS keeps `malloc_size` and `malloc_count` in the state only through these functions. As in QuickJS, a limit
-// of 0 means none: the comparison is against `limit - 1`, which wraps to the largest size.
-
-/// Bytes counted per block on top of its usable size, as QuickJS's own allocator counts them.
-private let blockOverhead = 8
-
-/// Whether `malloc_size + growth` stays within the limit, compared unsigned as QuickJS compares it.
-private func fits(_ state: UnsafeMutablePointer<JSMallocState>, growing growth: Int) -> Bool {
-    let size = unsafe UInt(bitPattern: state.pointee.malloc_size &+ growth)
-    let limit = unsafe UInt(bitPattern: state.pointee.malloc_limit)
-    return size <= limit &- 1
-}
-
-private func noteFailure(_ state: UnsafeMutablePointer<JSMallocState>) {
-    guard let opaque = unsafe state.pointee.opaque else { return }
-    unsafe Unmanaged<HeapLedger>.fromOpaque(opaque).takeUnretainedValue().failures += 1
-}
-
-private func heapMalloc(_ state: UnsafeMutablePointer<JSMallocState>?, _ size: Int) -> UnsafeMutableRawPointer? {
-    guard let state = unsafe state else { return nil }
-    guard unsafe fits(state, growing: size), let block = unsafe malloc(size) else {
-        unsafe noteFailure(state)
-        return nil
-    }
-    unsafe state.pointee.malloc_count += 1
-    unsafe state.pointee.malloc_size += cqjs_malloc_usable_size(block) + blockOverhead
-    return unsafe block
-}
-
-private func heapFree(_ state: UnsafeMutablePointer<JSMallocState>?, _ block: UnsafeMutableRawPointer?) {
-    guard let state = unsafe state, let block = unsafe block else { return }
-    unsafe state.pointee.malloc_count -= 1
-    unsafe state.pointee.malloc_size -= cqjs_malloc_usable_size(block) + blockOverhead
-    unsafe free(block)
-}
-
-private func heapRealloc(
-    _ state: UnsafeMutablePointer<JSMallocState>?, _ block: UnsafeMutableRawPointer?, _ size: Int
-) -> UnsafeMutableRawPointer? {
-    guard let state = unsafe state else { return nil }
-    guard let block = unsafe block else { return size == 0 ? nil : unsafe heapMalloc(state, size) }
-    if size == 0 {
-        unsafe heapFree(state, block)
-        return nil
-    }
-    let old = unsafe cqjs_malloc_usable_size(block)
-    guard unsafe fits(state, growing: size - old),
-        let grown = unsafe realloc(block, size)
-    else {
-        unsafe noteFailure(state)
-        return nil
-    }
-    unsafe state.pointee.malloc_size += cqjs_malloc_usable_size(grown) - old
-    return unsafe grown
-}
-
-private func heapUsableSize(_ block: UnsafeRawPointer?) -> Int {
-    guard let block = unsafe block else { return 0 }
-    return unsafe cqjs_malloc_usable_size(UnsafeMutableRawPointer(mutating: block))
 }
 
 /// QuickJS's interrupt callback: finds its runtime through the opaque pointer.

@@ -39,10 +39,11 @@ static inline JSValue cqjs_throw_range_error(JSContext *ctx, const char *message
     return JS_ThrowRangeError(ctx, "%s", message);
 }
 
-// malloc_usable_size is declared in <malloc.h>, which Swift's Glibc module does not include; berth's allocator for
-// QuickJS (JSRuntime.swift) counts usable sizes as QuickJS's own allocator does.
-#include <malloc.h>
-static inline size_t cqjs_malloc_usable_size(void *block) { return malloc_usable_size(block); }
+// berth's allocator for QuickJS: QuickJS's default one (malloc and a byte limit) plus a count of the allocations it
+// refused, kept in the `size_t` the runtime's opaque points at. QuickJS turns a refused allocation into a catchable
+// exception, so the count is the only reliable sign that a handler hit its heap limit. In C because it runs for
+// every JavaScript allocation (defined in shim.c).
+const JSMallocFunctions *cqjs_counting_allocator(void);
 
 // Lowest address of the calling thread's stack (0 if unknown), so QuickJS's stack limit can be kept above it.
 // Defined in shim.c: pthread_getattr_np needs _GNU_SOURCE, which Swift's Glibc module does not expose.

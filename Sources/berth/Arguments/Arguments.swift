@@ -252,15 +252,7 @@ enum ArgumentParser {
         _ option: String, _ value: () throws(UsageError) -> String, into firewall: inout FirewallArguments, command: String
     ) throws(UsageError) -> Bool {
         switch option {
-        case "--table":
-            let name = try value()
-            guard name.first?.isLetter == true, name.count <= 64,
-                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
-            else {
-                throw UsageError(message: "--table takes an nftables table name (a letter, then letters, digits, _ or -), "
-                                 + "not \"\(name)\"", command: command)
-            }
-            firewall.tableName = name
+        case "--table": firewall.tableName = try value()
         case "--host-chain": firewall.hostChain = try value()
         default: return false
         }

@@ -6,7 +6,7 @@ import Foundation
 enum ExplainCommand {
     static func explain(_ code: String) throws(CommandFailure) -> ExitCode {
         guard let explanation = Explanation.find(code) else {
-            let suggestion = DidYouMean.closest(to: code, in: Explanation.all.map(\.code.rawValue))
+            let suggestion = DidYouMean.closest(to: code, in: Explanation.allStages.map(\.code.rawValue))
             throw CommandFailure("no diagnostic code \"\(code)\"" + (suggestion.map { "; did you mean \($0)?" } ?? "")
                 + " (berth explain --list shows them all)")
         }
@@ -15,7 +15,7 @@ enum ExplainCommand {
     }
 
     static func list() -> ExitCode {
-        Output.out(ExplanationView.list(Explanation.all))
+        Output.out(ExplanationView.list(Explanation.allStages))
         return .success
     }
 }

@@ -21,6 +21,11 @@ enum FirewallCommand {
         let session = try session()
         let desired = Ruleset(plan: plan, target: target)
         let live = try firewall { () throws(FirewallError) in try LiveFirewall.read(session, target: target) }
+        if let hostChain = target.hostChain, !live.hostChainExists {
+            throw CommandFailure(exitCode: .errors,
+                "[\(Diagnostic.Code.firewallHostChainMissing.rawValue)] the host chain \(hostChain) does not exist"
+                    + "\n  hint: name an existing base chain (nft list chains), or drop --host-chain")
+        }
         let reading = Reading(target: target, desired: desired, live: live, diff: RulesetDiff.between(desired, live),
                               warnings: Firewall.coexistenceWarnings(desired, live))
         return (reading, session)
@@ -89,20 +94,24 @@ enum FirewallCommand {
             return .success
         }
         try firewall { () throws(FirewallError) in try Firewall.destroy(live, session: session) }
-        Output.out("Destroyed \(describe(target)).\n")
+        let rules = live.hostRules.map { "its rule in \($0.chain)" }
+        Output.out("Destroyed " + ((live.exists ? ["table inet \(target.tableName)"] : []) + rules).joined(separator: " and ") + ".\n")
         return .success
     }
 
     /// `serve --firewall`: apply before the ports open; the broker logs what changed.
-    static func applyBeforeServing(_ plan: DeploymentPlan, _ arguments: FirewallArguments) throws(CommandFailure) -> String {
+    static func applyBeforeServing(
+        _ plan: DeploymentPlan, _ arguments: FirewallArguments
+    ) throws(CommandFailure) -> (summary: String, warnings: [Diagnostic]) {
         let (reading, session) = try read(plan, arguments)
         if !reading.diff.isEmpty {
             try firewall { () throws(FirewallError) in try Firewall.apply(reading.desired, reading.live, session: session) }
         }
         let changes = reading.diff.endpoints.count
-        return reading.diff.isEmpty
+        let summary = reading.diff.isEmpty
             ? "firewall \(describe(reading.target)) already matches the plan"
             : "firewall \(describe(reading.target)) applied: \(DiagnosticsView.plural(changes, "endpoint")) changed"
+        return (summary, reading.warnings)
     }
 
     static func describe(_ target: FirewallTarget) -> String {

@@ -107,8 +107,8 @@ enum HelpText {
         usage: berth explain CODE
                berth explain --list
 
-        Prints the long explanation of a diagnostic code (e.g. manifest.cidr-host-bits), with a folder that
-        triggers it and the same folder fixed. --list prints every code with its severity and title.
+        Prints the long explanation of a diagnostic code (e.g. manifest.cidr-host-bits), with an example that
+        triggers it and the same example fixed. --list prints every code with its severity and title.
 
         """
 

@@ -23,7 +23,13 @@ enum ServeCommand {
             return .errors
         }
         if let firewall = serve.firewall {
-            do { log.log(.info, try FirewallCommand.applyBeforeServing(plan, firewall)) } catch {
+            do {
+                let (summary, warnings) = try FirewallCommand.applyBeforeServing(plan, firewall)
+                for warning in warnings {
+                    log.log(.warn, warning.message, fields: [("code", warning.code.rawValue)] + (warning.hint.map { [("hint", $0)] } ?? []))
+                }
+                log.log(.info, summary)
+            } catch {
                 log.log(.error, "not starting: the firewall was not applied: \(error.message)")
                 return .errors
             }
