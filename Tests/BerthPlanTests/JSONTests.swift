@@ -35,6 +35,24 @@ import Testing
         }
     }
 
+    /// `json.dump` writes a whole manifest on one line; positions there are counted incrementally, and must stay exact.
+    @Test func positionsOnOneLongLine() throws {
+        let items = (0..<2000).map { "\"é\($0)\"" }
+        let text = "{\"list\": [" + items.joined(separator: ", ") + "], \"after\": 1}\n{"
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array(text.utf8)) }
+        let root = try JSONParser.parse(Array(text.dropLast(2).utf8))
+        guard case .object(let members) = root.value, case .array(let list) = members[0].value.value else {
+            Issue.record("not an object with a list")
+            return
+        }
+        var column = 11
+        for (index, item) in list.enumerated() {
+            #expect(item.position == TextPosition(line: 1, column: column))
+            column += "\"é\(index)\", ".count
+        }
+        #expect(members[1].keyPosition == TextPosition(line: 1, column: column - 2 + 3))
+    }
+
     @Test func duplicateKeysAreKept() throws {
         let root = try JSONParser.parse(Array("{\"a\": 1, \"a\": 2}".utf8))
         guard case .object(let members) = root.value else { Issue.record("not an object"); return }

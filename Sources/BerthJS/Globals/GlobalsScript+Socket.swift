@@ -123,7 +123,8 @@ extension GlobalsScript {
             this.#bytesRead += chunk.length;
             if (this.#timeout !== 0) this.#touch();
             if (this.#flowing === true && this.#readLength === 0) {
-              this.#emitData(chunk);
+              if (this.#decoder === null) emitOne(this, 'data', chunk);
+              else this.#emitData(chunk);
               return;
             }
             if (this.#readBuffer === noChunks) this.#readBuffer = [];
@@ -221,6 +222,11 @@ extension GlobalsScript {
           // Writing.
 
           write(data, encoding, callback) {
+            // The common case first: bytes, no encoding, no callback, an open socket.
+            if (encoding === undefined && callback === undefined && data instanceof Uint8Array && !this.#ending &&
+              !this.#destroyed) {
+              return this.#writeChunk(data, undefined);
+            }
             if (typeof encoding === 'function') {
               callback = encoding;
               encoding = undefined;

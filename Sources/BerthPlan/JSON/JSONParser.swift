@@ -69,6 +69,9 @@ package struct JSONParser {
     private var offset = 0
     private var line = 1
     private var lineStart = 0
+    /// The last position taken on the current line, so the next one counts only the bytes since: a document on one
+    /// long line (`json.dump` writes that) stays linear.
+    private var counted = (offset: 0, column: 1)
 
     /// Nesting deeper than this is refused rather than risking the stack on hostile input.
     private static let maximumDepth = 512
@@ -88,8 +91,15 @@ package struct JSONParser {
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
     private var position: TextPosition {
-        let column = 1 + bytes[lineStart..<offset].reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
-        return TextPosition(line: line, column: column)
+        let (from, column) = counted.offset >= lineStart && counted.offset <= offset ? counted : (lineStart, 1)
+        return TextPosition(line: line, column: column + bytes[from..<offset].reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) })
+    }
+
+    /// `position`, remembered for the next one.
+    private mutating func takePosition() -> TextPosition {
+        let here = position
+        counted = (offset, here.column)
+        return here
     }
 
     private func error(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, position: position) }
@@ -116,7 +126,7 @@ package struct JSONParser {
     }
 
     private mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONNode {
-        let start = position
+        let start = takePosition()
         guard offset < bytes.count else { throw error("expected a value, found end of file") }
         switch bytes[offset] {
         case UInt8(ascii: "{"):
@@ -157,7 +167,7 @@ package struct JSONParser {
                 }
                 throw error("expected a key in double quotes, found \(describeCurrent())")
             }
-            let keyPosition = position
+            let keyPosition = takePosition()
             let key = try parseString()
             skipWhitespace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else {
