@@ -177,7 +177,7 @@ package struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible
     package static func parse(_ text: String) -> Result<IPPrefix, ParseError> {
         let pieces = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let addressText = pieces[0]
-        if addressText.contains("%") { return .failure(.scopeID) }
+        if addressText.utf8.contains(UInt8(ascii: "%")) { return .failure(.scopeID) }
         guard let address = IPAddress(addressText) else {
             if addressText.isEmpty { return .failure(.syntax("the address before '/' is missing")) }
             if addressText.split(separator: ".").contains(where: { $0.count > 1 && $0.first == "0" && $0.allSatisfy(\.isASCIIDigit) }) {

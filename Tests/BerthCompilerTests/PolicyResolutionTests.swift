@@ -1,6 +1,7 @@
 import BerthCompiler
 import BerthPlan
 import BerthTestSupport
+import Foundation
 import Testing
 
 /// Layering of defaults and selectors, and the refusal of endpoints whose policy is in doubt.
@@ -95,5 +96,40 @@ import Testing
         let plan = try compile(#"{"version": 1, "defaults": {"sourcePrefix": {"ipv6": 56}}, "handlers": {"ping": {"sourcePrefix": {"ipv4": 24}}}}"#)
         #expect(try endpoint(plan, "udp/9000").limits.sourcePrefix == SourcePrefix(ipv4: 24, ipv6: 56))
         #expect(try endpoint(plan, "tcp/7000").limits.sourcePrefix == SourcePrefix(ipv4: 32, ipv6: 56))
+    }
+
+    /// Redundant entries are found by one sort; the warnings must be exactly what comparing every pair gives: each
+    /// entry covered by another (or a repeat of an earlier one), naming the first cover in list order.
+    @Test(arguments: [1, 2, 3]) func redundantEntriesMatchThePairwiseDefinition(seed: UInt64) throws {
+        var random = seed &* 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((random >> 33) % UInt64(bound))
+        }
+        // Few distinct prefixes over a small space, so nesting and repeats are common; both families.
+        let texts: [String] = (0..<80).map { _ in
+            let length = [8, 16, 24, 32][next(4)]
+            let value = (UInt32(10) << 24 | UInt32(next(2)) << 16 | UInt32(next(2)) << 8 | UInt32(next(2)))
+                & (length == 32 ? ~0 : ~(UInt32.max >> length))
+            return next(5) == 0 ? ["::/0", "fd00::/8", "fd00::/16"][next(3)]
+                : "\(value >> 24).\(value >> 16 & 255).\(value >> 8 & 255).\(value & 255)/\(length)"
+        }
+        let plan = try compile("{\"version\": 1, \"defaults\": {\"allow\": [\n"
+            + texts.map { "\"\($0)\"" }.joined(separator: ",\n") + "\n]}}\n")
+        let prefixes = try texts.map { try IPPrefix.parse($0).get() }
+        var expected: [String] = []
+        for (index, entry) in prefixes.enumerated() {
+            guard let cover = prefixes.indices.first(where: { other in
+                other != index && prefixes[other].contains(entry) && (prefixes[other] != entry || other < index)
+            }) else { continue }
+            expected.append("\(index + 2): \(prefixes[cover] == entry ? "appears twice" : "covered by \(prefixes[cover])")")
+        }
+        let warned = plan.diagnostics.filter { $0.code == .manifestCIDRRedundant }.map { diagnostic in
+            let what = diagnostic.message.contains("appears twice") ? "appears twice"
+                : "covered by " + diagnostic.message.components(separatedBy: "covered by ")[1].components(separatedBy: " in")[0]
+            return "\(diagnostic.location?.line ?? 0): \(what)"
+        }
+        #expect(!expected.isEmpty)
+        #expect(warned == expected)
     }
 }

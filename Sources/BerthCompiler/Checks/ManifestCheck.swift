@@ -27,11 +27,12 @@ extension Compilation {
     }
 
     /// The manifest layers that apply to an entry, least specific first (defaults, name, claim, file).
+    /// Works on indices: copying every selector's policy for every entry made large manifests quadratic.
     func layers(for parsed: HandlerFileName, file: String) -> [PolicyDraft] {
-        [manifest.defaults] + manifest.selectors
-            .filter { matches($0.selector, parsed, file) }
-            .sorted { $0.selector.specificity < $1.selector.specificity }
-            .map(\.policy)
+        let selectors = manifest.selectors
+        let matched = selectors.indices.filter { matches(selectors[$0].selector, parsed, file) }
+            .sorted { (selectors[$0].selector.specificity, $0) < (selectors[$1].selector.specificity, $1) }
+        return [manifest.defaults] + matched.map { selectors[$0].policy }
     }
 
     func matches(_ selector: Selector, _ parsed: HandlerFileName, _ file: String) -> Bool {
