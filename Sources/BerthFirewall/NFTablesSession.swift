@@ -1,6 +1,6 @@
 import BerthPlan
 import CNFTables
-import Glibc  // strlen, for the output buffer's length
+import Glibc  // strlen for the output buffer's length; open and read for /proc/self/status
 
 /// One libnftables context with buffered output and error: the only place berth talks to nftables. Not thread-safe
 /// (libnftables contexts are not); its netlink socket belongs to the network namespace it was created in.
@@ -8,6 +8,11 @@ import Glibc  // strlen, for the output buffer's length
     private let context: OpaquePointer
 
     package init() throws(FirewallError) {
+        // Asked first, so the operator gets berth's error and not libnftables' own line on stderr before it.
+        if Self.holdsNetAdmin() == false {
+            throw FirewallError(.firewallNotPermitted, "reading or changing nftables needs CAP_NET_ADMIN, which this process lacks",
+                                hint: "run as root, or grant CAP_NET_ADMIN (for example with systemd's AmbientCapabilities=CAP_NET_ADMIN)")
+        }
         guard let context = unsafe nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
             throw FirewallError(.firewallUnsupported, "libnftables could not create a context",
                                 hint: "check that the nf_tables kernel module is available (modprobe nf_tables)")
@@ -18,6 +23,26 @@ import Glibc  // strlen, for the output buffer's length
     }
 
     deinit { unsafe nft_ctx_free(context) }
+
+    /// Whether this process's effective capabilities include CAP_NET_ADMIN (bit 12 of `CapEff` in /proc/self/status);
+    /// nil when that cannot be read, and libnftables' own answer decides.
+    static func holdsNetAdmin() -> Bool? {
+        let descriptor = unsafe open("/proc/self/status", O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while status.count < 1 << 16 {
+            let count = unsafe chunk.withUnsafeMutableBytes { unsafe read(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            status += chunk[..<count]
+        }
+        let lines = String(decoding: status, as: UTF8.self).split(separator: "\n")
+        guard let line = lines.first(where: { $0.hasPrefix("CapEff:") }),
+            let mask = UInt64(line.dropFirst("CapEff:".count).drop(while: { $0 == " " || $0 == "\t" }), radix: 16)
+        else { return nil }
+        return mask & (1 << 12) != 0
+    }
 
     /// Runs `commands` (nft syntax; several lines are one transaction) and returns libnftables' text output.
     @discardableResult

@@ -222,6 +222,15 @@ import Testing
         #expect(chain.status == 1 && chain.standardError.contains("firewall.host-chain-syntax"), "\(chain.standardError)")
     }
 
+    @Test func withoutCapNetAdminTheErrorSaysSo() throws {
+        let result = try Subprocess.run("/usr/bin/setpriv", [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", BerthBinary.path, "destroy",
+        ])
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.hasPrefix("berth: error: [firewall.not-permitted]"), "\(result.standardError)")
+        #expect(result.standardError.contains("CAP_NET_ADMIN"))
+    }
+
     @Test func aMissingHostChainFailsThePlan() throws {
         let namespace = try NetworkNamespace(label: "cli-nochain")
         defer { namespace.close() }
