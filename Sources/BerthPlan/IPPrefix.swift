@@ -175,8 +175,9 @@ package struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// Parses `address/length` or a bare address (a /32 or /128).
     package static func parse(_ text: String) -> Result<IPPrefix, ParseError> {
-        let pieces = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        let addressText = pieces[0]
+        // Over UTF-8 bytes, without splitting into arrays: a manifest may list tens of thousands of prefixes.
+        let slash = text.utf8.firstIndex(of: UInt8(ascii: "/"))
+        let addressText = text[..<(slash ?? text.endIndex)]
         if addressText.utf8.contains(UInt8(ascii: "%")) { return .failure(.scopeID) }
         guard let address = IPAddress(addressText) else {
             if addressText.isEmpty { return .failure(.syntax("the address before '/' is missing")) }
@@ -186,10 +187,11 @@ package struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible
             return .failure(.syntax("\"\(addressText)\" is not an IPv4 or IPv6 address"))
         }
         var length = address.family.bitWidth
-        if pieces.count == 2 {
-            let lengthText = pieces[1]
-            guard !lengthText.isEmpty, lengthText.count <= 3, lengthText.allSatisfy(\.isASCIIDigit),
-                lengthText.count == 1 || lengthText.first != "0", let parsed = Int(lengthText)
+        if let slash {
+            let lengthText = text[text.utf8.index(after: slash)...]
+            let digits = lengthText.utf8
+            guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                digits.count == 1 || digits.first != UInt8(ascii: "0"), let parsed = Int(lengthText)
             else {
                 return .failure(.syntax("\"\(lengthText)\" is not a prefix length"))
             }
