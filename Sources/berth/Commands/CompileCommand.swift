@@ -33,7 +33,8 @@ enum CompileCommand {
                 members = .object(object)
             }
         }
-        let document = JSONWriter.pretty(members)
+        // Written only when asked for: for a large folder it costs as much as the compile.
+        let document = options.outFile != nil || options.format == .json ? JSONWriter.pretty(members) : ""
         if let outFile = options.outFile {
             do { try Data(document.utf8).write(to: URL(fileURLWithPath: outFile), options: .atomic) } catch {
                 throw CommandFailure("cannot write the plan to \(outFile): \(error.localizedDescription)")
