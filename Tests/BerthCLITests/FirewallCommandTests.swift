@@ -171,6 +171,10 @@ import Testing
         #expect(!planned.standardError.contains("firewall.host-chain-drops"), "\(planned.standardError)")
         #expect(try berth(server, ["apply", folder.path] + hostChain).status == 0)
         #expect(try berth(server, ["apply", folder.path] + hostChain).standardOutput.contains("No changes"))
+        let withoutHostChain = try berth(server, ["plan", folder.path, "--no-color"])
+        #expect(withoutHostChain.standardError.contains("firewall.host-chain-drops"),
+                "a plan that would remove berth's host rule warns again:\n\(withoutHostChain.standardError)")
+        #expect(withoutHostChain.standardOutput.contains("- host rule in inet filter input"), "\(withoutHostChain.standardOutput)")
         let chain = try server.nft("list", "chain", "inet", "filter", "input")
         #expect(chain.split(separator: "\n").count { $0.contains("berth") } == 1, "exactly one tagged rule:\n\(chain)")
 
