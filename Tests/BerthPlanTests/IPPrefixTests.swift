@@ -2,6 +2,11 @@ import BerthPlan
 import Testing
 
 @Suite struct IPPrefixTests {
+    @Test(arguments: ["0.0.0.0", "255.255.255.255", "10.0.100.9", "1.20.3.199", "192.168.10.1", "99.100.9.10"])
+    func ipv4TextRoundTrips(text: String) throws {
+        #expect(try #require(IPAddress(text)).description == text)
+    }
+
     @Test(arguments: [
         ("10.0.0.0/8", "10.0.0.0/8"),
         ("0.0.0.0/0", "0.0.0.0/0"),
