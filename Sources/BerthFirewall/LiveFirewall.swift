@@ -24,13 +24,7 @@ package struct LiveEndpoint: Hashable, Sendable {
             }
             if lines.isEmpty { lines.append("rules reordered by hand") }
         }
-        var wanted: Set<String> = []
-        for kind in PrefixKind.allCases {
-            for family in IPFamily.allCases where !endpoint.prefixes(kind).prefixes(family).isEmpty {
-                wanted.insert(endpoint.setName(kind, family))
-            }
-        }
-        for name in setNames.subtracting(wanted).sorted() { lines.append("set \(name) is empty or unused") }
+        for name in setNames.subtracting(endpoint.setNames).sorted() { lines.append("set \(name) is empty or unused") }
         lines += strayElements.map { "element added by hand: \($0)" }
         return lines
     }
@@ -90,20 +84,31 @@ package struct LiveFirewall: Sendable {
 
     /// Reads berth's table, the host chain and the other input base chains through libnftables' JSON output.
     /// Throws when the table exists but is not berth's (no marker), or when nftables cannot be read.
-    package static func read(_ session: NFTablesSession, target: FirewallTarget) throws(FirewallError) -> LiveFirewall {
+    ///
+    /// With `knownTable`, berth's table is taken to hold exactly that ruleset and is not listed: for when the ruleset
+    /// generation shows nothing changed since berth verified it (`VerifiedTable`). Listing it is most of the cost.
+    package static func read(_ session: NFTablesSession, target: FirewallTarget,
+                             knownTable: Ruleset? = nil) throws(FirewallError) -> LiveFirewall {
         try target.validate()
         var live = LiveFirewall(target: target)
         let chains = try objects(session, "list chains")
-        // Listing the table directly, not `list tables` first: libnftables fills its whole cache for `list tables`,
-        // which costs as much as listing a large table twice.
-        let table: [Object]
-        do {
-            table = try objects(session, "list table inet \(target.tableName)")
-        } catch where error.code == .firewallRejected && error.message.contains("No such file or directory") {
-            table = []
+        if let knownTable {
+            live.exists = true
+            live.endpoints = knownTable.endpoints.map {
+                LiveEndpoint(endpoint: $0, rules: $0.rules, setNames: $0.setNames, strayElements: [])
+            }
+        } else {
+            // Listing the table directly, not `list tables` first: libnftables fills its whole cache for `list tables`,
+            // which costs as much as listing a large table twice.
+            let table: [Object]
+            do {
+                table = try objects(session, "list table inet \(target.tableName)")
+            } catch where error.code == .firewallRejected && error.message.contains("No such file or directory") {
+                table = []
+            }
+            live.exists = !table.isEmpty
+            if live.exists { try live.parseTable(table) }
         }
-        live.exists = !table.isEmpty
-        if live.exists { try live.parseTable(table) }
         var wanted: [(family: String, table: String, name: String)] = chains.compactMap { chain in
             guard chain.kind == "chain", ["inet", "ip", "ip6"].contains(chain.family), chain.body["hook"]?.stringValue == "input",
                 !(chain.family == "inet" && chain.table == target.tableName), let name = chain.body["name"]?.stringValue

@@ -44,6 +44,14 @@ import Glibc  // strlen for the output buffer's length; open and read for /proc/
         return mask & (1 << 12) != 0
     }
 
+    /// The network namespace's ruleset generation now; nil when the kernel cannot say, and then berth lists the table.
+    package func generation() -> RulesetGeneration? {
+        var number: UInt32 = 0
+        var cookie: UInt64 = 0
+        guard unsafe berth_nft_generation(&number, &cookie) == 0 else { return nil }
+        return RulesetGeneration(netnsCookie: cookie, number: number)
+    }
+
     /// Runs `commands` (nft syntax; several lines are one transaction) and returns libnftables' text output.
     @discardableResult
     package func run(_ commands: String) throws(FirewallError) -> String {

@@ -62,6 +62,15 @@ package struct FirewallEndpoint: Hashable, Sendable {
 
     func prefixes(_ kind: PrefixKind) -> PrefixSet { kind == .allow ? allow : deny }
 
+    /// The sets berth writes for this endpoint: one per non-empty prefix list and family.
+    var setNames: Set<String> {
+        var names: Set<String> = []
+        for kind in PrefixKind.allCases {
+            for family in IPFamily.allCases where !prefixes(kind).prefixes(family).isEmpty { names.insert(setName(kind, family)) }
+        }
+        return names
+    }
+
     /// The endpoint's rules in order: deny → drop, not allowed → drop, rate → drop, per-source and handler-wide
     /// connection caps → drop (TCP), accept. Empty prefix lists have no set: no deny rule, or drop the whole family.
     var rules: [RuleStatement] {
@@ -267,10 +276,13 @@ enum RulesetText {
     }
 
     static func prefixSet(_ endpoint: FirewallEndpoint, _ kind: PrefixKind, _ family: IPFamily) -> String {
-        let elements = endpoint.prefixes(kind).prefixes(family).map(\.nftText)
-        return "\n\tset \(endpoint.setName(kind, family)) {\n\t\ttype \(family.nftType)\n\t\tflags interval\n"
-            + "\t\tcomment \(quoted(describe(endpoint) + ": \(kind.rawValue) \(family.label)"))\n"
-            + "\t\telements = { " + elements.joined(separator: ", ") + " }\n\t}\n"
+        var text = "\n\tset \(endpoint.setName(kind, family)) {\n\t\ttype \(family.nftType)\n\t\tflags interval\n"
+        text += "\t\tcomment \(quoted(describe(endpoint) + ": \(kind.rawValue) \(family.label)"))\n\t\telements = { "
+        for (index, prefix) in endpoint.prefixes(kind).prefixes(family).enumerated() {
+            if index > 0 { text += ", " }
+            text += prefix.nftText
+        }
+        return text + " }\n\t}\n"
     }
 
     /// `echo (echo.tcp.7000.port.js)`: names handler and file, which is how the manifest names an endpoint.
@@ -284,9 +296,14 @@ enum RulesetText {
 
     /// nft comments hold at most 128 bytes and cannot escape a quote.
     static func quoted(_ text: String) -> String {
-        var clean = String(text.unicodeScalars.filter { $0 != "\"" && $0 != "\\" && $0.value >= 0x20 && $0.isASCII }.map(Character.init))
-        if clean.utf8.count > 127 { clean = String(clean.prefix(124)) + "..." }
-        return "\"" + clean + "\""
+        let isClean = { (byte: UInt8) in byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") }
+        // Almost every comment is clean already; checking costs a fraction of filtering.
+        if text.utf8.count <= 127, text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(isClean) }) == true {
+            return "\"" + text + "\""
+        }
+        let kept = text.utf8.filter(isClean)
+        let clean = kept.count > 127 ? kept.prefix(124) + Array("...".utf8) : kept
+        return "\"" + String(decoding: clean, as: UTF8.self) + "\""
     }
 
     static func hostRuleBody(ports: [String], tag: String) -> String {

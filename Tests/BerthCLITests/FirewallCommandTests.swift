@@ -243,6 +243,42 @@ import Testing
         #expect(plan.status == 1 && plan.standardError.contains("firewall.host-chain-missing"), "\(plan.standardError)")
     }
 
+    /// After an apply, berth's note lets the next plan skip listing its table, until anything commits to nftables.
+    @Test func aNoteSkipsTheListingUntilAnythingCommits() throws {
+        let namespace = try NetworkNamespace(label: "cli-note")
+        defer { namespace.close() }
+        let folder = try handlerFolder()
+        let state = try TemporaryFolder("berth-state")
+        let berth = { (arguments: [String]) throws -> Subprocess.Result in
+            try namespace.run("/usr/bin/env", ["BERTH_STATE_DIR=\(state.path)", BerthBinary.path] + arguments + ["--no-color"])
+        }
+        let plan = ["plan", folder.path, "--detailed-exitcode"]
+        let notListed = "table inet berth not listed: nftables is still at generation"
+        #expect(try berth(["apply", folder.path]).status == 0)
+        let trusted = try berth(plan)
+        #expect(trusted.status == 0 && trusted.standardOutput.contains(notListed), "\(trusted.standardOutput)\(trusted.standardError)")
+        #expect(trusted.standardOutput.contains("No changes"))
+
+        try namespace.nft("add element inet berth tcp_7000_allow4 { 172.16.0.0/12 }")
+        let drifted = try berth(plan)
+        #expect(drifted.status == 2 && !drifted.standardOutput.contains(notListed), "a hand edit is a commit: \(drifted.standardOutput)")
+        #expect(drifted.standardOutput.contains("- allow 172.16.0.0/12"), "\(drifted.standardOutput)")
+
+        #expect(try berth(["apply", folder.path]).status == 0)
+        let bypassed = try berth(plan + ["--no-cache"])
+        #expect(bypassed.status == 0 && !bypassed.standardOutput.contains(notListed), "\(bypassed.standardOutput)")
+
+        try namespace.nft("add table ip unrelated")
+        let relisted = try berth(plan)
+        #expect(relisted.status == 0 && !relisted.standardOutput.contains(notListed), "any commit lists the table again")
+        let noted = try berth(plan)
+        #expect(noted.status == 0 && noted.standardOutput.contains(notListed), "a full read that finds no change is noted too")
+
+        #expect(chmod(state.path + "/firewall.verified", 0o666) == 0)
+        let untrusted = try berth(plan)
+        #expect(untrusted.status == 0 && !untrusted.standardOutput.contains(notListed), "a note others may write is ignored")
+    }
+
     // MARK: - Peers
 
     /// A python3 TCP listener on every address that greets with "hello" and prints "ready" once bound.

@@ -196,3 +196,43 @@ extension NamespaceFirewallTests {
         #expect(warnings.first?.message.contains("tcp/7000") == false)
     }
 }
+
+extension NamespaceFirewallTests {
+    /// What makes `VerifiedTable` notes sound: one batch is one generation, reads commit nothing, a commit anywhere in
+    /// the namespace moves it, namespaces have distinct cookies, and a table taken from a note reads exactly as the
+    /// listed one (drift, host rules, other input chains and the fingerprint a saved plan keeps).
+    @Test func theGenerationMovesWithEachCommitAndAKnownTableReadsAsTheListedOne() throws {
+        let namespace = try NetworkNamespace(label: "gen")
+        defer { namespace.close() }
+        let neighbour = try NetworkNamespace(label: "gen-other")
+        defer { neighbour.close() }
+        try namespace.nft("add table inet filter")
+        try namespace.nft("add chain inet filter input { type filter hook input priority 0; policy drop; }")
+        try namespace.nft("add rule inet filter input udp dport 9000 drop")
+        let ruleset = Ruleset(plan: Self.plan, target: FirewallFixtures.target(host: "inet filter input"))
+        let (before, applied, listed, known, afterReads) = try namespace.perform {
+            let session = try NFTablesSession()
+            let before = session.generation()
+            try Firewall.apply(ruleset, LiveFirewall.read(session, target: ruleset.target), session: session)
+            let applied = session.generation()
+            let listed = try LiveFirewall.read(session, target: ruleset.target)
+            let known = try LiveFirewall.read(session, target: ruleset.target, knownTable: ruleset)
+            return (before, applied, listed, known, session.generation())
+        }
+        let generation = try #require(applied)
+        #expect(before?.isFollowed(by: generation) == true, "one apply is one commit: \(String(describing: before)) → \(generation)")
+        #expect(afterReads == generation, "reading commits nothing")
+        #expect(RulesetDiff.between(ruleset, listed).isEmpty, "\(Self.diffText(RulesetDiff.between(ruleset, listed)))")
+        #expect(known.endpoints == listed.endpoints && known.drift == listed.drift && known.exists)
+        #expect(known.hostRules == listed.hostRules && known.hostRules.count == 1)
+        #expect(known.inputChains == listed.inputChains && known.hostChainExists)
+        #expect(known.fingerprint == listed.fingerprint)
+        #expect(Firewall.coexistenceWarnings(ruleset, known) == Firewall.coexistenceWarnings(ruleset, listed))
+
+        try namespace.nft("add table ip unrelated")
+        let moved = try namespace.perform { try NFTablesSession().generation() }
+        #expect(moved.map(generation.isFollowed) == true, "a commit to any table moves the generation")
+        let elsewhere = try neighbour.perform { try NFTablesSession().generation() }
+        #expect(elsewhere != nil && elsewhere?.netnsCookie != generation.netnsCookie)
+    }
+}

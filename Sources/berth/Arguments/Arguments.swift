@@ -28,6 +28,11 @@ struct FirewallArguments: Equatable {
     var tableName = "berth"
     /// `"FAMILY TABLE CHAIN"`, checked by the firewall stage.
     var hostChain: String?
+    /// `--no-cache`: list berth's table even when the ruleset generation shows it unchanged since berth verified it.
+    var isCacheBypassed = false
+
+    /// Whether a table or host chain was named (a saved plan names its own; `--offline` reads neither).
+    var namesTarget: Bool { tableName != "berth" || hostChain != nil }
 }
 
 /// What only `plan` takes.
@@ -99,7 +104,7 @@ enum ArgumentParser {
                 return true
             }
             if plan.isOffline, plan.firewall != FirewallArguments() {
-                throw UsageError(message: "--offline does not read the firewall, so --table and --host-chain do not apply",
+                throw UsageError(message: "--offline does not read the firewall, so --table, --host-chain and --no-cache do not apply",
                                  command: command)
             }
             return .plan(compile, plan)
@@ -116,7 +121,7 @@ enum ArgumentParser {
                     throw UsageError(message: "a saved plan is applied as it was made: --strict and --previous apply to a folder",
                                      command: command)
                 }
-                guard firewall == FirewallArguments() else {
+                guard !firewall.namesTarget else {
                     throw UsageError(message: "a saved plan names its own table and host chain: drop --table and --host-chain",
                                      command: command)
                 }
@@ -139,7 +144,7 @@ enum ArgumentParser {
             let compile = try parseCompile(rest, command: command) { option, value throws(UsageError) in
                 switch option {
                 case "--firewall": serve.firewall = serve.firewall ?? FirewallArguments()
-                case "--table", "--host-chain":
+                case "--table", "--host-chain", "--no-cache":
                     var firewall = serve.firewall ?? FirewallArguments()
                     _ = try parseFirewall(option, value, into: &firewall, command: command)
                     serve.firewall = firewall
@@ -164,7 +169,7 @@ enum ArgumentParser {
                 return true
             }
             if let firewall = serve.firewall, firewall != FirewallArguments(), !rest.contains("--firewall") {
-                throw UsageError(message: "--table and --host-chain go with --firewall", command: command)
+                throw UsageError(message: "--table, --host-chain and --no-cache go with --firewall", command: command)
             }
             return .serve(compile, serve)
         case "explain":
@@ -247,13 +252,14 @@ enum ArgumentParser {
         }
     }
 
-    /// `--table NAME` and `--host-chain "FAMILY TABLE CHAIN"`, shared by plan, apply, destroy and serve.
+    /// `--table NAME`, `--host-chain "FAMILY TABLE CHAIN"` and `--no-cache`, shared by plan, apply, destroy and serve.
     private static func parseFirewall(
         _ option: String, _ value: () throws(UsageError) -> String, into firewall: inout FirewallArguments, command: String
     ) throws(UsageError) -> Bool {
         switch option {
         case "--table": firewall.tableName = try value()
         case "--host-chain": firewall.hostChain = try value()
+        case "--no-cache": firewall.isCacheBypassed = true
         default: return false
         }
         return true

@@ -24,17 +24,17 @@ enum CompileCommand {
     static func plan(_ arguments: CompileArguments, _ options: PlanArguments) throws(CommandFailure) -> ExitCode {
         let plan = try compile(arguments)
         let planHash = plan.planHash
-        var members = plan.json(planHash: planHash)
-        var reading: FirewallCommand.Reading?
-        if !options.isOffline {
-            reading = try FirewallCommand.read(plan, options.firewall).0
+        let reading = options.isOffline ? nil : try FirewallCommand.read(plan, options.firewall).0
+        // Written only when asked for: for a large folder it costs as much as the compile.
+        var document = ""
+        if options.outFile != nil || options.format == .json {
+            var members = plan.json(planHash: planHash)
             if case .object(var object) = members, let reading {
                 object["firewall"] = FirewallCommand.savedState(reading, folder: arguments.folder)
                 members = .object(object)
             }
+            document = JSONWriter.pretty(members)
         }
-        // Written only when asked for: for a large folder it costs as much as the compile.
-        let document = options.outFile != nil || options.format == .json ? JSONWriter.pretty(members) : ""
         if let outFile = options.outFile {
             do { try Data(document.utf8).write(to: URL(fileURLWithPath: outFile), options: .atomic) } catch {
                 throw CommandFailure("cannot write the plan to \(outFile): \(error.localizedDescription)")
@@ -47,8 +47,7 @@ enum CompileCommand {
         default:
             reportProblems(problems, arguments)
             let styling = Styling(arguments.color, fileDescriptor: STDOUT_FILENO)
-            Output.out(PlanView.text(plan, planHash: planHash, folder: arguments.folder, diff: reading?.diff,
-                                     target: reading.map { FirewallCommand.describe($0.target) }, styling: styling))
+            Output.out(PlanView.text(plan, planHash: planHash, folder: arguments.folder, reading: reading, styling: styling))
             if let outFile = options.outFile { Output.out("Saved the plan to \(outFile) (sha256:\(planHash)).\n") }
         }
         let status = exitCode(problems, strict: arguments.isStrict)

@@ -13,22 +13,49 @@ enum FirewallCommand {
         var live: LiveFirewall
         var diff: RulesetDiff
         var warnings: [Diagnostic]
+        /// The ruleset generation the whole read saw; nil when the kernel cannot say or a commit came during the read.
+        var generation: RulesetGeneration?
+        /// Set when berth's table was not listed because a note vouched for it at this generation (`VerifiedTable`).
+        var isTableFromNote: Bool
     }
 
-    /// Reads the live firewall and compares it with the plan.
+    /// Reads the live firewall and compares it with the plan. berth's table is listed unless a note from an earlier
+    /// apply or read vouches for it at the current ruleset generation; other chains are always read.
     static func read(_ plan: DeploymentPlan, _ arguments: FirewallArguments) throws(CommandFailure) -> (Reading, NFTablesSession) {
         let target = try target(arguments)
         let session = try session()
         let desired = Ruleset(plan: plan, target: target)
-        let live = try firewall { () throws(FirewallError) in try LiveFirewall.read(session, target: target) }
+        // The generation is asked before and after: a commit during the read makes the read no evidence of any one
+        // generation, and a note read that raced a commit is read again whole.
+        var generation = session.generation()
+        var knownTable = !arguments.isCacheBypassed && generation.map { VerifiedState.vouches(for: desired, at: $0) } == true
+            ? desired : nil
+        var live = try firewall { () throws(FirewallError) in
+            try LiveFirewall.read(session, target: target, knownTable: knownTable)
+        }
+        if knownTable != nil, session.generation() != generation {
+            (knownTable, generation) = (nil, session.generation())
+            live = try firewall { () throws(FirewallError) in try LiveFirewall.read(session, target: target) }
+        }
+        if session.generation() != generation { generation = nil }
         if let hostChain = target.hostChain, !live.hostChainExists {
             throw CommandFailure(exitCode: .errors,
                 "[\(Diagnostic.Code.firewallHostChainMissing.rawValue)] the host chain \(hostChain) does not exist"
                     + "\n  hint: name an existing base chain (nft list chains), or drop --host-chain")
         }
         let reading = Reading(target: target, desired: desired, live: live, diff: RulesetDiff.between(desired, live),
-                              warnings: Firewall.coexistenceWarnings(desired, live))
+                              warnings: Firewall.coexistenceWarnings(desired, live), generation: generation,
+                              isTableFromNote: knownTable != nil)
+        if reading.diff.isEmpty, !reading.isTableFromNote, let generation { VerifiedState.record(desired, at: generation) }
         return (reading, session)
+    }
+
+    /// Applies the reading's difference, and notes the result when the kernel shows no other commit came between.
+    private static func apply(_ reading: Reading, session: NFTablesSession) throws(CommandFailure) {
+        try firewall { () throws(FirewallError) in try Firewall.apply(reading.desired, reading.live, session: session) }
+        if let before = reading.generation, let after = session.generation(), before.isFollowed(by: after) {
+            VerifiedState.record(reading.desired, at: after)
+        }
     }
 
     /// The `firewall` member of a saved plan: where the folder is and what the live firewall was, so `apply FILE`
@@ -60,7 +87,7 @@ enum FirewallCommand {
                 return .errors
             }
         case .savedPlan(let path, let savedColor):
-            (plan, reading, session) = try loadSavedPlan(path)
+            (plan, reading, session) = try loadSavedPlan(path, isCacheBypassed: arguments.isCacheBypassed)
             color = savedColor
             CompileCommand.reportProblems(reading.warnings, CompileArguments(folder: "", color: savedColor))
         }
@@ -73,7 +100,7 @@ enum FirewallCommand {
         if reading.diff.isEmpty {
             Output.out("\nNo changes: \(describe(reading.target)) already matches the plan.\n")
         } else {
-            try firewall { () throws(FirewallError) in try Firewall.apply(reading.desired, reading.live, session: session) }
+            try apply(reading, session: session)
             Output.out("\n" + styling.bold("Applied") + ": \(describe(reading.target)) now holds "
                        + "\(DiagnosticsView.plural(plan.endpoints.count, "endpoint")).\n")
         }
@@ -104,9 +131,7 @@ enum FirewallCommand {
         _ plan: DeploymentPlan, _ arguments: FirewallArguments
     ) throws(CommandFailure) -> (summary: String, warnings: [Diagnostic]) {
         let (reading, session) = try read(plan, arguments)
-        if !reading.diff.isEmpty {
-            try firewall { () throws(FirewallError) in try Firewall.apply(reading.desired, reading.live, session: session) }
-        }
+        if !reading.diff.isEmpty { try apply(reading, session: session) }
         let changes = reading.diff.endpoints.count
         let summary = reading.diff.isEmpty
             ? "firewall \(describe(reading.target)) already matches the plan"
@@ -122,7 +147,9 @@ enum FirewallCommand {
 
     /// Reads a plan written by `plan -out`, recompiles its folder and re-reads the firewall; refuses when either
     /// changed since, because applying it would not do what the operator reviewed.
-    private static func loadSavedPlan(_ path: String) throws(CommandFailure) -> (DeploymentPlan, Reading, NFTablesSession) {
+    private static func loadSavedPlan(
+        _ path: String, isCacheBypassed: Bool
+    ) throws(CommandFailure) -> (DeploymentPlan, Reading, NFTablesSession) {
         guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read the plan \(path)") }
         let document: JSONValue
         do { document = try JSONParser.parse([UInt8](data)).plainValue } catch {
@@ -148,7 +175,8 @@ enum FirewallCommand {
                 "\(path) cannot be reproduced from \(folder) (it was made with --previous or by another berth version); "
                     + "run `berth plan \(folder) -out \(path)` again and review it")
         }
-        let arguments = FirewallArguments(tableName: table, hostChain: saved["hostChain"]?.stringValue)
+        let arguments = FirewallArguments(tableName: table, hostChain: saved["hostChain"]?.stringValue,
+                                          isCacheBypassed: isCacheBypassed)
         let (reading, session) = try read(plan, arguments)
         guard reading.live.fingerprint == fingerprint else {
             throw CommandFailure(exitCode: .errors,

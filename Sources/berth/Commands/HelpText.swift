@@ -36,17 +36,21 @@ enum HelpText {
 
     static let plan = """
         usage: berth plan DIR [-out FILE] [--detailed-exitcode] [--table NAME] [--host-chain "FAMILY TABLE CHAIN"]
-                              [--offline] [--format text|json] [--strict] [--previous PLAN] [--color auto|always|never]
+                              [--no-cache] [--offline] [--format text|json] [--strict] [--previous PLAN]
+                              [--color auto|always|never]
 
         Compiles DIR into the canonical deployment plan (schemas/plan.schema.json), reads the live firewall (berth's
         table, its host-chain rule, the other input chains) and prints the difference per endpoint and per prefix:
         + add, - remove, ~ change, including hand edits (drift). Warns when another input chain would drop a declared
         port anyway. Reading the firewall needs root (CAP_NET_ADMIN). Diagnostics go to stderr.
+        berth's table is not listed again while nftables' ruleset generation is the one at which berth last applied
+        or read it (noted in $BERTH_STATE_DIR, default /run/berth): every change to any table moves the generation.
           -out FILE             also write the plan and the firewall state it was made against to FILE, for apply FILE
           --detailed-exitcode   exit 0 no changes, 1 error, 2 changes
           --table NAME          berth's table: table inet NAME (default berth)
           --host-chain "F T C"  also keep one tagged accept rule for the declared ports in that existing chain,
                                 e.g. "inet filter input", for hosts whose own input chain drops by default
+          --no-cache            list berth's table even when the generation shows it unchanged
           --offline             do not read the firewall (no root needed): every endpoint shows as added
           --format json         print the plan document on stdout instead of the summary
           --strict              warnings fail the run too
@@ -57,8 +61,9 @@ enum HelpText {
         """
 
     static let apply = """
-        usage: berth apply DIR  [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--dry-run] [--strict] [--previous PLAN]
-               berth apply FILE [--dry-run]
+        usage: berth apply DIR  [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--dry-run] [--no-cache] [--strict]
+                                [--previous PLAN]
+               berth apply FILE [--dry-run] [--no-cache]
 
         Makes the firewall match the plan: berth's whole table (table inet NAME) is replaced in one nftables
         transaction, so traffic never sees a half-applied state; a batch the kernel rejects changes nothing.
@@ -67,6 +72,7 @@ enum HelpText {
           --table NAME          berth's table (default berth)
           --host-chain "F T C"  also keep one tagged accept rule for the declared ports in that existing chain
           --dry-run             print the nft script instead of applying it
+          --no-cache            list berth's table even when the generation shows it unchanged (see plan --help)
         Exit status: 0 applied (or nothing to change), 1 error or refused, 2 usage.
 
         """
@@ -85,7 +91,7 @@ enum HelpText {
     static let serve = """
         usage: berth serve DIR [--bind ADDR] [--strict] [--cpu-budget DURATION] [--heap-limit SIZE] [--grace DURATION]
                                [--store-max-bytes SIZE] [--log-format text|json] [--previous PLAN]
-                               [--firewall [--table NAME] [--host-chain "FAMILY TABLE CHAIN"]]
+                               [--firewall [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--no-cache]]
 
         Compiles DIR as `validate` does (refused entries are logged with their diagnostics; the valid ones serve), then
         runs one broker that owns every listening socket and hands each screened connection or datagram to its handler.
@@ -97,7 +103,7 @@ enum HelpText {
           --grace DUR         after SIGTERM/SIGINT, how long open connections may finish (default 10s)
           --log-format FMT    text (default) or json: one line per event on stderr
           --firewall          apply the plan to the firewall (as `berth apply DIR` does) before any port opens;
-                              --table and --host-chain as for apply
+                              --table, --host-chain and --no-cache as for apply
         SIGTERM/SIGINT: stop accepting, abort every ctx.signal, run close(ctx), drain for the grace period, exit 0.
         A second signal exits at once.
 

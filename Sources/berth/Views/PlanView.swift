@@ -6,10 +6,17 @@ import BerthPlan
 /// refused.
 enum PlanView {
     static func text(
-        _ plan: DeploymentPlan, planHash: String, folder: String, diff: RulesetDiff?, target: String?, styling: Styling
+        _ plan: DeploymentPlan, planHash: String, folder: String, reading: FirewallCommand.Reading?, styling: Styling
     ) -> String {
+        let diff = reading?.diff
+        let target = reading.map { FirewallCommand.describe($0.target) }
         var out = styling.bold("berth plan for \(folder)") + (target.map { " against \($0)" } ?? "") + "\n"
-        out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(planHash.prefix(16))…") + "\n\n"
+        out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(planHash.prefix(16))…") + "\n"
+        if let reading, reading.isTableFromNote, let generation = reading.generation {
+            out += styling.dim("  table inet \(reading.target.tableName) not listed: nftables is still at generation "
+                               + "\(generation.number), where berth verified it (--no-cache lists it)") + "\n"
+        }
+        out += "\n"
         if plan.endpoints.isEmpty { out += "  no endpoints\n" }
         let changes = Dictionary(diff?.endpoints.map { ($0.claim, $0) } ?? [], uniquingKeysWith: { first, _ in first })
         for endpoint in plan.endpoints {
