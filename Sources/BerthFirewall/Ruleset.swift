@@ -198,8 +198,12 @@ enum RuleStatement: Hashable {
     }
 
     static func mask(_ family: IPFamily, _ length: Int) -> String {
-        IPAddress(family: family, value: IPPrefix.mask(family: family, length: length)).description
+        family == .ipv4 ? ipv4Masks[length] : ipv6Masks[length]
     }
+
+    /// Every mask, formatted once: each endpoint's rate and count rules name theirs.
+    private static let ipv4Masks = (0...32).map { IPAddress(family: .ipv4, value: IPPrefix.mask(family: .ipv4, length: $0)).description }
+    private static let ipv6Masks = (0...128).map { IPAddress(family: .ipv6, value: IPPrefix.mask(family: .ipv6, length: $0)).description }
 
     /// Seconds a rate bucket lives after its last packet: at least a minute, and long enough to refill completely
     /// (`burst` tokens at `rate`), so expiry never hands a source more than a fresh bucket would.
@@ -237,10 +241,21 @@ enum RulesetText {
     static let dynamicSetSize = 65535
 
     static func table(name: String, endpoints: [FirewallEndpoint]) -> String {
-        var out = "table inet \(name) {\n\tcomment \"\(marker)\"\n"
-        let dispatch = endpoints.map { "\($0.transport.rawValue) . \($0.port) : jump \($0.chain)" }
+        var out = ScriptText()
+        out += "table inet \(name) {\n\tcomment \"\(marker)\"\n"
         out += "\n\tmap dispatch {\n\t\ttype inet_proto . inet_service : verdict\n\t\tcomment \"\(marker)\"\n"
-        if !dispatch.isEmpty { out += "\t\telements = { " + dispatch.joined(separator: ",\n\t\t\t     ") + " }\n" }
+        if !endpoints.isEmpty {
+            out += "\t\telements = { "
+            for (index, endpoint) in endpoints.enumerated() {
+                if index > 0 { out += ",\n\t\t\t     " }
+                out += endpoint.transport.rawValue
+                out += " . "
+                out += endpoint.port
+                out += " : jump "
+                out += endpoint.chain
+            }
+            out += " }\n"
+        }
         out += "\t}\n"
         for family in IPFamily.allCases {
             out += dynamicSet("rate\(family.digit)", family: family, timeout: true,
@@ -249,24 +264,38 @@ enum RulesetText {
                               comment: "berth: concurrent TCP connections per \(family.label) source")
         }
         for endpoint in endpoints {
+            let description = describe(endpoint)
             for kind in PrefixKind.allCases {
                 for family in IPFamily.allCases where !endpoint.prefixes(kind).prefixes(family).isEmpty {
-                    out += prefixSet(endpoint, kind, family)
+                    out += "\n\tset "
+                    out += endpoint.setName(kind, family)
+                    out += " {\n\t\ttype \(family.nftType)\n\t\tflags interval\n\t\tcomment "
+                    out += quoted(description + ": \(kind.rawValue) \(family.label)")
+                    out += "\n\t\telements = { "
+                    for (index, prefix) in endpoint.prefixes(kind).prefixes(family).enumerated() {
+                        if index > 0 { out += ", " }
+                        out += prefix.nftText
+                    }
+                    out += " }\n\t}\n"
                 }
             }
         }
         out += "\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n"
         out += "\t\tcomment \"\(marker)\"\n"
-        for rule in [RuleStatement.establishedTCP, .dispatch] { out += "\t\t" + rule.text(in: nil) + comment(rule.purpose) }
+        for rule in [RuleStatement.establishedTCP, .dispatch] { out.rule(rule.text(in: nil), comment: rule.purpose) }
         out += "\t}\n"
         for endpoint in endpoints {
-            out += "\n\tchain \(endpoint.chain) {\n\t\tcomment \(quoted(describe(endpoint)))\n"
-            for rule in endpoint.rules {
-                out += "\t\t" + rule.text(in: endpoint) + comment(ruleComment(endpoint, rule))
-            }
+            let description = describe(endpoint)
+            out += "\n\tchain "
+            out += endpoint.chain
+            out += " {\n\t\tcomment "
+            out += quoted(description)
+            out += "\n"
+            for rule in endpoint.rules { out.rule(rule.text(in: endpoint), comment: description + ": " + rule.purpose) }
             out += "\t}\n"
         }
-        return out + "}\n"
+        out += "}\n"
+        return out.string
     }
 
     static func dynamicSet(_ name: String, family: IPFamily, timeout: Bool, comment: String) -> String {
@@ -275,24 +304,8 @@ enum RulesetText {
             + "\t\tcomment \(quoted(comment))\n\t}\n"
     }
 
-    static func prefixSet(_ endpoint: FirewallEndpoint, _ kind: PrefixKind, _ family: IPFamily) -> String {
-        var text = "\n\tset \(endpoint.setName(kind, family)) {\n\t\ttype \(family.nftType)\n\t\tflags interval\n"
-        text += "\t\tcomment \(quoted(describe(endpoint) + ": \(kind.rawValue) \(family.label)"))\n\t\telements = { "
-        for (index, prefix) in endpoint.prefixes(kind).prefixes(family).enumerated() {
-            if index > 0 { text += ", " }
-            text += prefix.nftText
-        }
-        return text + " }\n\t}\n"
-    }
-
     /// `echo (echo.tcp.7000.port.js)`: names handler and file, which is how the manifest names an endpoint.
     static func describe(_ endpoint: FirewallEndpoint) -> String { "\(endpoint.name) (\(endpoint.file))" }
-
-    static func ruleComment(_ endpoint: FirewallEndpoint, _ rule: RuleStatement) -> String {
-        describe(endpoint) + ": " + rule.purpose
-    }
-
-    static func comment(_ text: String) -> String { " comment \(quoted(text))\n" }
 
     /// nft comments hold at most 128 bytes and cannot escape a quote.
     static func quoted(_ text: String) -> String {
@@ -316,4 +329,28 @@ extension IPPrefix {
     var nftText: String {
         length == family.bitWidth ? IPAddress(family: family, value: address).description : description
     }
+}
+
+/// nft text built as bytes: a large table is some 100,000 pieces, and each String append costs far more than copying
+/// its bytes.
+struct ScriptText {
+    private var bytes: [UInt8] = []
+
+    static func += (text: inout ScriptText, piece: String) {
+        var piece = piece
+        piece.withUTF8 { text.bytes.append(contentsOf: $0) }
+    }
+
+    static func += (text: inout ScriptText, number: Int) { text += String(number) }
+
+    /// `\t\tRULE comment "COMMENT"\n`.
+    mutating func rule(_ rule: String, comment: String) {
+        self += "\t\t"
+        self += rule
+        self += " comment "
+        self += RulesetText.quoted(comment)
+        self += "\n"
+    }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
 }
