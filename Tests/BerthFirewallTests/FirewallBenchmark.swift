@@ -66,6 +66,9 @@ struct FirewallBenchmark {
                 reads.append(try Self.seconds { live = try LiveFirewall.read(session, target: ruleset.target) })
                 diffs.append(Self.seconds { diff = RulesetDiff.between(ruleset, live) })
             }
+            // What a plan does when a note vouches for the table: the digest it checks, and a read of the other chains.
+            let digest = Self.seconds { _ = VerifiedTable.digest(ruleset) }
+            let noted = try Self.seconds { live = try LiveFirewall.read(session, target: ruleset.target, knownTable: ruleset) }
             let chains = try Self.seconds { _ = try session.runJSON("list chains") }
             let tables = try Self.seconds { _ = try session.runJSON("list tables") }
             #expect(diff.isEmpty)
@@ -77,6 +80,7 @@ struct FirewallBenchmark {
                 read \(read)s, diff \(diffTime)s, read+diff (no change) \(read + diffTime)s
                   of read: libnftables list (JSON) \(list)s; berth's part (JSON parse + model) \(models.min()!)s, \
                 JSON parse alone \(parse)s
+                with a note: digest \(digest)s, read of the other chains \(noted)s
                 list chains \(chains)s, list tables \(tables)s
                 """
         }
