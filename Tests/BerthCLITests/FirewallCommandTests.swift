@@ -219,6 +219,29 @@ import Testing
                 "a port berth does not declare is untouched")
     }
 
+    @Test func serveWithFirewallLogsHostChainWarningsAndDoesNotStartWhenTheApplyFails() throws {
+        let namespace = try NetworkNamespace(label: "cli-serve-warn")
+        defer { namespace.close() }
+        try namespace.nft("add table inet filter")
+        try namespace.nft("add chain inet filter input { type filter hook input priority 0; policy drop; }")
+        let folder = try handlerFolder()
+        let serve = try namespace.spawn(BerthBinary.path, ["serve", folder.path, "--firewall", "--bind", "127.0.0.1",
+                                                           "--log-format", "json"])
+        defer { serve.stop() }
+        #expect(serve.waitForOutput("listening on udp/9000"), "\(serve.text)")
+        let warning = serve.text.split(separator: "\n").first { $0.contains("firewall.host-chain-drops") }.map(String.init) ?? ""
+        #expect(warning.contains("\"level\":\"warn\"") && warning.contains("inet filter input")
+                    && warning.contains("--host-chain \\\"inet filter input\\\""), "\(serve.text)")
+        serve.stop()
+
+        let refused = try berth(namespace, ["serve", folder.path, "--firewall", "--host-chain", "inet filter missing",
+                                            "--bind", "127.0.0.1"])
+        #expect(refused.status == 1, "\(refused.standardError)")
+        #expect(refused.standardError.contains("not starting: the firewall was not applied")
+                    && refused.standardError.contains("firewall.host-chain-missing"), "\(refused.standardError)")
+        #expect(!refused.standardError.contains("listening on"), "no port opens without the firewall")
+    }
+
     @Test func aBadTableOrHostChainIsRefusedBeforeTheKernelIsAsked() throws {
         let table = try BerthBinary.run(["destroy", "--table", "x;flush ruleset"])
         #expect(table.status == 1 && table.standardError.contains("firewall.table-name"), "\(table.standardError)")
