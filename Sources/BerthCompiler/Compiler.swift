@@ -57,6 +57,8 @@ struct Compilation {
     struct Candidate {
         var fileName: String
         var parsed: HandlerFileName?
+        /// Indices of the manifest selectors that match it, least specific first, then in manifest order.
+        var selectors: [Int] = []
         /// Error codes that refuse this entry; empty means it is served.
         var refusals: [Diagnostic.Code] = []
         var exports: [String] = []

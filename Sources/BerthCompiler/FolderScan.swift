@@ -75,8 +75,20 @@ struct FolderScan {
         }
     }
 
+    /// The type of the file itself, a symlink not followed (`lstat`), mapped as `FileManager.attributesOfItem` maps
+    /// it. Not that call: it also read /etc/passwd and /etc/group for every file, to name the owner.
     private static func fileType(_ path: String) -> FileAttributeType? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return .typeRegular
+        case S_IFDIR: return .typeDirectory
+        case S_IFLNK: return .typeSymbolicLink
+        case S_IFSOCK: return .typeSocket
+        case S_IFCHR: return .typeCharacterSpecial
+        case S_IFBLK: return .typeBlockSpecial
+        default: return .typeUnknown
+        }
     }
 
     private static func classify(path: String, type: FileAttributeType?, root: String) -> EntryKind {

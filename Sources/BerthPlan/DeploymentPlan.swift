@@ -26,7 +26,7 @@ package struct DeploymentPlan: Hashable, Sendable {
     }
 
     /// SHA-256 of the canonical JSON without the hash itself: the identity `apply FILE` checks.
-    package var planHash: String { SHA256.hex(JSONWriter.compact(.object(jsonMembers))) }
+    package var planHash: String { SHA256.hex(JSONWriter.compactUTF8(.object(jsonMembers))) }
 
     /// The plan document (`schemas/plan.schema.json`).
     package var json: JSONValue { json(planHash: planHash) }

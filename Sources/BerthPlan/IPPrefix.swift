@@ -18,7 +18,7 @@ package struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     /// Parses a dotted-quad IPv4 or an RFC 4291 IPv6 address; nil when the text is neither.
     package init?(_ text: some StringProtocol) {
-        if let v4 = Self.parseIPv4(text) { self.init(family: .ipv4, value: UInt128(v4)); return }
+        if let v4 = Self.parseIPv4(text.utf8) { self.init(family: .ipv4, value: UInt128(v4)); return }
         if let v6 = Self.parseIPv6(text) { self.init(family: .ipv6, value: v6); return }
         return nil
     }
@@ -36,14 +36,14 @@ package struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     package static func < (a: Self, b: Self) -> Bool { (a.family, a.value) < (b.family, b.value) }
 
-    static func parseIPv4(_ text: some StringProtocol) -> UInt32? {
-        // Over the UTF-8 bytes: replies to UDP senders parse an address per datagram.
+    /// Over UTF-8 bytes: replies to UDP senders parse an address per datagram, manifests list tens of thousands.
+    static func parseIPv4(_ utf8: some Sequence<UInt8>) -> UInt32? {
         var value: UInt32 = 0
         var octet: UInt32 = 0
         var digits = 0
         var dots = 0
         var leadingZero = false
-        for byte in text.utf8 {
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 // Leading zeros are refused: some tools read "010" as octal, and berth will not guess.
@@ -74,7 +74,7 @@ package struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
             let fields = part.split(separator: ":", omittingEmptySubsequences: false)
             for (index, field) in fields.enumerated() {
                 if allowIPv4Tail, index == fields.count - 1, field.contains(".") {
-                    guard let v4 = parseIPv4(field) else { return nil }
+                    guard let v4 = parseIPv4(field.utf8) else { return nil }
                     result += [UInt16(v4 >> 16), UInt16(v4 & 0xFFFF)]
                     continue
                 }
@@ -97,29 +97,30 @@ package struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertibl
         return all.reduce(UInt128(0)) { $0 << 16 | UInt128($1) }
     }
 
-    static func formatIPv4(_ value: UInt32) -> String {
-        // Digits written straight into at most 15 bytes: plans and logs format tens of thousands of these, and string
-        // interpolation costs some 20 times as much.
-        String(unsafeUninitializedCapacity: 15) { buffer in
+    /// Dotted-quad text, with `/length` when given. Plans and logs format tens of thousands of these: digits go into
+    /// 19 bytes on the stack, then into a String, inline up to 15 bytes (interpolation cost some 20 times as much, and
+    /// `String(unsafeUninitializedCapacity:)` above 15 bytes allocates even for a short result).
+    static func formatIPv4(_ value: UInt32, length: Int? = nil) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 19) { buffer in
             var count = 0
-            for shift in [24, 16, 8, 0] as [UInt32] {
-                if shift != 24 {
-                    buffer[count] = UInt8(ascii: ".")
-                    count += 1
-                }
-                let octet = UInt8(truncatingIfNeeded: value >> shift)
-                if octet >= 100 {
-                    buffer[count] = UInt8(ascii: "0") + octet / 100
-                    count += 1
-                }
-                if octet >= 10 {
-                    buffer[count] = UInt8(ascii: "0") + octet / 10 % 10
-                    count += 1
-                }
-                buffer[count] = UInt8(ascii: "0") + octet % 10
+            func append(_ byte: UInt8) {
+                buffer[count] = byte
                 count += 1
             }
-            return count
+            func appendDecimal(_ number: UInt8) {
+                if number >= 100 { append(UInt8(ascii: "0") + number / 100) }
+                if number >= 10 { append(UInt8(ascii: "0") + number / 10 % 10) }
+                append(UInt8(ascii: "0") + number % 10)
+            }
+            for octet in 0..<4 {
+                if octet > 0 { append(UInt8(ascii: ".")) }
+                appendDecimal(UInt8(truncatingIfNeeded: value >> (24 - 8 * octet)))
+            }
+            if let length {
+                append(UInt8(ascii: "/"))
+                appendDecimal(UInt8(length))
+            }
+            return String(decoding: buffer[..<count], as: UTF8.self)
         }
     }
 
@@ -181,7 +182,11 @@ package struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible
         other.family == family && other.first <= last && first <= other.last
     }
 
-    package var description: String { "\(IPAddress(family: family, value: address))/\(length)" }
+    package var description: String {
+        family == .ipv4
+            ? IPAddress.formatIPv4(UInt32(address), length: length)
+            : "\(IPAddress(family: family, value: address))/\(length)"
+    }
 
     package static func < (a: Self, b: Self) -> Bool { (a.family, a.address, a.length) < (b.family, b.address, b.length) }
 
@@ -197,11 +202,21 @@ package struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// Parses `address/length` or a bare address (a /32 or /128).
     package static func parse(_ text: String) -> Result<IPPrefix, ParseError> {
-        // Over UTF-8 bytes, without splitting into arrays: a manifest may list tens of thousands of prefixes.
-        let slash = text.utf8.firstIndex(of: UInt8(ascii: "/"))
-        let addressText = text[..<(slash ?? text.endIndex)]
-        if addressText.utf8.contains(UInt8(ascii: "%")) { return .failure(.scopeID) }
-        guard let address = IPAddress(addressText) else {
+        var text = text
+        return text.withUTF8(parse(utf8:))
+    }
+
+    /// Over the UTF-8 bytes in place, without substrings: a manifest may list tens of thousands of prefixes. Text is
+    /// made only for IPv6 (rare in long lists) and for messages.
+    private static func parse(utf8: UnsafeBufferPointer<UInt8>) -> Result<IPPrefix, ParseError> {
+        func text(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String { String(decoding: bytes, as: UTF8.self) }
+        let slash = utf8.firstIndex(of: UInt8(ascii: "/"))
+        let addressBytes = utf8[..<(slash ?? utf8.endIndex)]
+        if addressBytes.contains(UInt8(ascii: "%")) { return .failure(.scopeID) }
+        guard let address = IPAddress.parseIPv4(addressBytes).map({ IPAddress(family: .ipv4, value: UInt128($0)) })
+            ?? IPAddress(text(addressBytes))
+        else {
+            let addressText = text(addressBytes)
             if addressText.isEmpty { return .failure(.syntax("the address before '/' is missing")) }
             if addressText.split(separator: ".").contains(where: { $0.count > 1 && $0.first == "0" && $0.allSatisfy(\.isASCIIDigit) }) {
                 return .failure(.syntax("\"\(addressText)\" has an octet with a leading zero"))
@@ -210,15 +225,15 @@ package struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible
         }
         var length = address.family.bitWidth
         if let slash {
-            let lengthText = text[text.utf8.index(after: slash)...]
-            let digits = lengthText.utf8
+            let digits = utf8[(slash + 1)...]
             guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                digits.count == 1 || digits.first != UInt8(ascii: "0"), let parsed = Int(lengthText)
+                digits.count == 1 || digits.first != UInt8(ascii: "0")
             else {
-                return .failure(.syntax("\"\(lengthText)\" is not a prefix length"))
+                return .failure(.syntax("\"\(text(digits))\" is not a prefix length"))
             }
+            let parsed = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
             guard parsed <= address.family.bitWidth else {
-                return .failure(.lengthOutOfRange(family: address.family, length: String(lengthText)))
+                return .failure(.lengthOutOfRange(family: address.family, length: text(digits)))
             }
             length = parsed
         }

@@ -19,24 +19,35 @@ package struct PrefixSet: Hashable, Sendable {
     package func contains(_ address: IPAddress) -> Bool {
         let address = address.unmapped
         let list = prefixes(address.family)
-        // Binary search over disjoint sorted ranges: cost grows with log(n), not n.
-        var low = 0
-        var high = list.count
-        while low < high {
-            let middle = (low + high) / 2
-            if list[middle].last < address.value { low = middle + 1 } else { high = middle }
-        }
-        return low < list.count && list[low].first <= address.value
+        let index = Self.firstIndex(in: list, endingAtOrAfter: address.value)
+        return index < list.count && list[index].first <= address.value
     }
 
-    /// True when every address of `prefix` is in the set.
+    /// True when every address of `prefix` is in the set. The set holds the largest aligned blocks of its ranges, and
+    /// an aligned block inside a range lies inside one of them: the one that reaches its first address.
     package func covers(_ prefix: IPPrefix) -> Bool {
-        intervals(prefix.family).contains { $0.lowerBound <= prefix.first && prefix.last <= $0.upperBound }
+        let list = prefixes(prefix.family)
+        let index = Self.firstIndex(in: list, endingAtOrAfter: prefix.first)
+        return index < list.count && list[index].contains(prefix)
     }
 
     /// True when some address of `prefix` is in the set.
     package func intersects(_ prefix: IPPrefix) -> Bool {
-        prefixes(prefix.family).contains { $0.overlaps(prefix) }
+        let list = prefixes(prefix.family)
+        let index = Self.firstIndex(in: list, endingAtOrAfter: prefix.first)
+        return index < list.count && list[index].first <= prefix.last
+    }
+
+    /// The first of the sorted, disjoint `list` that ends at or after `value`, else `list.count`. A binary search:
+    /// cost grows with log(n), not n, and allow and deny lists run to tens of thousands.
+    private static func firstIndex(in list: [IPPrefix], endingAtOrAfter value: UInt128) -> Int {
+        var low = 0
+        var high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle].last < value { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// The merged address ranges of one family.
@@ -58,27 +69,23 @@ package struct PrefixSet: Hashable, Sendable {
 
     /// The fewest prefixes covering exactly the union of `prefixes`.
     static func normalise(_ prefixes: [IPPrefix], family: IPFamily) -> [IPPrefix] {
-        merge(prefixes.map { $0.first...$0.last }).flatMap { cover($0, family: family) }
+        var result: [IPPrefix] = []
+        for range in merge(prefixes.map { $0.first...$0.last }) { cover(range, family: family, into: &result) }
+        return result
     }
 
-    /// Splits one address range into the largest aligned prefixes, left to right.
-    static func cover(_ range: ClosedRange<UInt128>, family: IPFamily) -> [IPPrefix] {
-        var result: [IPPrefix] = []
+    /// Splits one address range into the largest aligned prefixes, left to right. Each block's size comes from bit
+    /// counts (the alignment of its start, the room left in the range), not from trying one length after another.
+    static func cover(_ range: ClosedRange<UInt128>, family: IPFamily, into result: inout [IPPrefix]) {
         var start = range.lowerBound
         while true {
-            var length = family.bitWidth
-            // Grow the block while it stays aligned at `start` and inside the range.
-            while length > 0 {
-                let size = UInt128(1) << UInt128(family.bitWidth - length + 1)
-                let candidateLast = start &+ (size &- 1)
-                guard start & (size &- 1) == 0, candidateLast >= start, candidateLast <= range.upperBound,
-                    family == .ipv6 || candidateLast <= family.allOnes
-                else { break }
-                length -= 1
-            }
-            let prefix = IPPrefix(family: family, address: start, length: length)
+            let room = range.upperBound - start
+            // log2 of the largest power of two within room + 1 addresses (all of them when room + 1 overflows).
+            let fit = room == .max ? UInt128.bitWidth : UInt128.bitWidth - 1 - (room + 1).leadingZeroBitCount
+            let hostBits = min(start.trailingZeroBitCount, fit, family.bitWidth)
+            let prefix = IPPrefix(family: family, address: start, length: family.bitWidth - hostBits)
             result.append(prefix)
-            if prefix.last >= range.upperBound { return result }
+            if prefix.last >= range.upperBound { return }
             start = prefix.last + 1
         }
     }

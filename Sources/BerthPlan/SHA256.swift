@@ -1,7 +1,9 @@
 /// SHA-256 (FIPS 180-4) in plain Swift, so that the plan stage needs no C library to hash files and plans.
 package struct SHA256 {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+    private typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+    private var state: State =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    /// Bytes of an incomplete block, fewer than 64.
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -16,22 +18,21 @@ package struct SHA256 {
     package static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
 
     package mutating func update(_ bytes: [UInt8]) {
-        var index = 0
-        if !buffer.isEmpty {
-            let take = min(64 - buffer.count, bytes.count)
-            buffer += bytes[0..<take]
-            index = take
-            if buffer.count == 64 {
-                compress(buffer)
+        length &+= UInt64(bytes.count)
+        bytes.withUnsafeBytes { bytes in
+            var rest = bytes[...]
+            if !buffer.isEmpty {
+                let take = min(64 - buffer.count, rest.count)
+                buffer += rest.prefix(take)
+                rest = rest.dropFirst(take)
+                guard buffer.count == 64 else { return }
+                buffer.withUnsafeBytes { Self.compress(&state, blocks: $0) }
                 buffer.removeAll(keepingCapacity: true)
             }
+            let whole = rest.count - rest.count % 64
+            Self.compress(&state, blocks: UnsafeRawBufferPointer(rebasing: rest.prefix(whole)))
+            buffer += rest.dropFirst(whole)
         }
-        while bytes.count - index >= 64 {
-            compress(bytes[index..<index + 64])
-            index += 64
-        }
-        buffer += bytes[index...]
-        length &+= UInt64(bytes.count)
     }
 
     package mutating func finalizeHex() -> String {
@@ -40,7 +41,7 @@ package struct SHA256 {
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        for start in stride(from: 0, to: tail.count, by: 64) { compress(tail[start..<start + 64]) }
+        tail.withUnsafeBytes { Self.compress(&state, blocks: $0) }
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
@@ -62,35 +63,53 @@ package struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    private mutating func compress(_ block: some Collection<UInt8>) {
-        // The message schedule lives on the stack: hashing a large plan must not allocate per 64-byte block.
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            var index = block.startIndex
-            for t in 0..<16 {
-                var word: UInt32 = 0
-                for _ in 0..<4 {
-                    word = word << 8 | UInt32(block[index])
-                    index = block.index(after: index)
+    /// Runs the compression function over whole 64-byte blocks. Raw pointers and eight rotated round calls instead of
+    /// slices and a tuple shuffle: hashing a plan of megabytes cost some 60 instructions a byte before.
+    private static func compress(_ state: inout State, blocks: UnsafeRawBufferPointer) {
+        precondition(blocks.count % 64 == 0, "SHA-256 compresses whole blocks")
+        guard !blocks.isEmpty else { return }
+        k.withUnsafeBufferPointer { k in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                for block in stride(from: 0, to: blocks.count, by: 64) {
+                    for t in 0..<16 {
+                        w[t] = UInt32(bigEndian: blocks.loadUnaligned(fromByteOffset: block + 4 * t, as: UInt32.self))
+                    }
+                    for t in 16..<64 {
+                        // σ0 and σ1 as nested rotations too, as in `round`.
+                        let (x, y) = (w[t - 15], w[t - 2])
+                        let s0 = (x.rotatedRight(11) ^ x).rotatedRight(7) ^ (x >> 3)
+                        let s1 = (y.rotatedRight(2) ^ y).rotatedRight(17) ^ (y >> 10)
+                        w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+                    }
+                    var (a, b, c, d, e, f, g, h) = state
+                    // Each round writes only d and h; naming the variables in rotated order spares the moves.
+                    for t in stride(from: 0, to: 64, by: 8) {
+                        round(a, b, c, &d, e, f, g, &h, k[t] &+ w[t])
+                        round(h, a, b, &c, d, e, f, &g, k[t + 1] &+ w[t + 1])
+                        round(g, h, a, &b, c, d, e, &f, k[t + 2] &+ w[t + 2])
+                        round(f, g, h, &a, b, c, d, &e, k[t + 3] &+ w[t + 3])
+                        round(e, f, g, &h, a, b, c, &d, k[t + 4] &+ w[t + 4])
+                        round(d, e, f, &g, h, a, b, &c, k[t + 5] &+ w[t + 5])
+                        round(c, d, e, &f, g, h, a, &b, k[t + 6] &+ w[t + 6])
+                        round(b, c, d, &e, f, g, h, &a, k[t + 7] &+ w[t + 7])
+                    }
+                    state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f,
+                             state.6 &+ g, state.7 &+ h)
                 }
-                w[t] = word
             }
-            for t in 16..<64 {
-                let s0 = w[t - 15].rotatedRight(7) ^ w[t - 15].rotatedRight(18) ^ (w[t - 15] >> 3)
-                let s1 = w[t - 2].rotatedRight(17) ^ w[t - 2].rotatedRight(19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, h) = state
-            for t in 0..<64 {
-                let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-                let choose = (e & f) ^ (~e & g)
-                let temp1 = h &+ s1 &+ choose &+ Self.k[t] &+ w[t]
-                let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-                let majority = (a & b) ^ (a & c) ^ (b & c)
-                (h, g, f, e, d, c, b, a) = (g, f, e, d &+ temp1, c, b, a, temp1 &+ s0 &+ majority)
-            }
-            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f,
-                     state.6 &+ g, state.7 &+ h)
         }
+    }
+
+    /// One round: `d` gains T1, and `h` becomes the new `a` (T1 + T2). The Σ functions are written as nested
+    /// rotations (Σ1(e) = ((e ⋙ 14 ^ e) ⋙ 5 ^ e) ⋙ 6), which needs fewer register copies than three separate ones.
+    @inline(__always)
+    private static func round(
+        _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32, _ e: UInt32, _ f: UInt32, _ g: UInt32,
+        _ h: inout UInt32, _ kw: UInt32
+    ) {
+        let t1 = h &+ ((e.rotatedRight(14) ^ e).rotatedRight(5) ^ e).rotatedRight(6) &+ (g ^ (e & (f ^ g))) &+ kw
+        d &+= t1
+        h = t1 &+ ((a.rotatedRight(9) ^ a).rotatedRight(11) ^ a).rotatedRight(2) &+ ((a & b) | (c & (a | b)))
     }
 }
 

@@ -67,6 +67,24 @@ let minimalManifest = "{\"version\": 1}\n"
         #expect(diagnostic.message.contains(fifo))
     }
 
+    /// Entry types come from `lstat`: a directory, a FIFO and a symlink to a directory are each refused, unread.
+    @Test func entriesThatAreNotRegularFilesAreRefused() throws {
+        let folder = try TemporaryFolder()
+        try folder.write(["echo.tcp.7000.port.js": tcpHandler, "manifest.json": minimalManifest])
+        try folder.makeDirectory("dir.tcp.7001.port.js")
+        #expect(mkfifo(folder.path + "/fifo.tcp.7002.port.js", 0o644) == 0)
+        try folder.makeDirectory("lib")
+        try folder.symlink("link.tcp.7003.port.js", to: "lib")
+        let plan = try compile(folder)
+        #expect(plan.endpoints.map(\.file) == ["echo.tcp.7000.port.js"])
+        #expect(plan.refused.map(\.file) == ["dir.tcp.7001.port.js", "fifo.tcp.7002.port.js", "link.tcp.7003.port.js"])
+        #expect(plan.diagnostics.filter { $0.code == .grammarNotAFile }.map(\.message).sorted() == [
+            "dir.tcp.7001.port.js is a directory, not a regular file",
+            "fifo.tcp.7002.port.js is not a regular file, not a regular file",
+            "link.tcp.7003.port.js is a symlink to a directory, not a regular file",
+        ])
+    }
+
     @Test func conflictWinnerIsTheSmallerNameWhateverTheCreationOrder() throws {
         for order in [["b.tcp.7000.port.js", "a.tcp.7000.port.js"], ["a.tcp.7000.port.js", "b.tcp.7000.port.js"]] {
             let folder = try TemporaryFolder()

@@ -52,6 +52,42 @@ import Testing
         #expect(try endpoint(plan, "udp/9000").limits.maxConnections == 100)
     }
 
+    /// Each entry finds its selectors through an index; the layers must still apply file > claim > name, whatever
+    /// order the manifest lists them in.
+    @Test(arguments: [[0, 1, 2], [2, 1, 0], [1, 2, 0]])
+    func severalSelectorsOfOneEntryApplyBySpecificity(order: [Int]) throws {
+        // The name sets three keys, the claim two, the file one: each key comes from its most specific setter.
+        let selectors = [
+            #""echo": {"burst": 10, "maxConnections": 100, "allow": ["10.0.0.0/8"]}"#,
+            #""tcp/7000": {"burst": 20, "maxConnections": 200}"#,
+            #""echo.tcp.7000.port.js": {"burst": 30}"#,
+        ]
+        let handlers = order.map { selectors[$0] }.joined(separator: ", ")
+        let plan = try compile(#"{"version": 1, "handlers": {"# + handlers + "}}")
+        let tcp = try endpoint(plan, "tcp/7000")
+        #expect(tcp.limits.burst == 30)
+        #expect(tcp.limits.maxConnections == 200)
+        #expect(tcp.policy.allow.prefixes.map(\.description) == ["10.0.0.0/8"])
+        // The name selects the UDP echo too; the claim and the file do not.
+        let udp = try endpoint(plan, "udp/7000")
+        #expect(udp.limits.burst == 10 && udp.policy.allow.prefixes.map(\.description) == ["10.0.0.0/8"])
+        #expect(try endpoint(plan, "udp/9000").limits.burst == 2000)
+        #expect(plan.diagnostics.isEmpty, "\(Golden.render(plan.diagnostics))")
+    }
+
+    /// Whether a key applies is judged over every entry a selector matches.
+    @Test func keysApplyingToNoSelectedTransportAreFlagged() throws {
+        let plan = try compile("""
+            {"version": 1, "handlers": {"echo": {"datagramRate": "10/s", "maxConnections": 500},
+             "ping": {"maxConnections": 500}, "udp/7000": {"tls": {"cert": "c.pem", "key": "k.pem"}}, "nothing": {}}}
+            """)
+        // echo selects TCP and UDP, so both its keys apply; ping is UDP only; udp/7000 cannot have TLS.
+        let codes: [Diagnostic.Code] = [.manifestKeyNotApplicable, .manifestSelectorUnmatched, .tlsUDP]
+        #expect(plan.diagnostics.map(\.code).sorted() == codes.sorted())
+        #expect(plan.diagnostics.first { $0.code == .manifestKeyNotApplicable }?.message.contains("\"ping\"") == true)
+        #expect(plan.refused.map(\.file) == ["echo.udp.7000.port.js"])
+    }
+
     @Test func anErrorInASelectorRefusesOnlyWhatItSelects() throws {
         let plan = try compile(#"{"version": 1, "handlers": {"ping": {"allow": ["10.0.0.1/8"]}}}"#)
         #expect(plan.endpoints.map(\.claim) == ["tcp/7000", "udp/7000"])

@@ -12,6 +12,8 @@ import Testing
         ("0.0.0.0/0", "0.0.0.0/0"),
         ("192.0.2.1/32", "192.0.2.1/32"),
         ("192.0.2.1", "192.0.2.1/32"),
+        ("255.255.255.255/32", "255.255.255.255/32"),
+        ("100.10.1.0/24", "100.10.1.0/24"),
         ("2001:db8::/32", "2001:db8::/32"),
         ("2001:DB8:0:0:0:0:0:0/32", "2001:db8::/32"),
         ("2001:0db8:0000::/48", "2001:db8::/48"),
@@ -37,6 +39,12 @@ import Testing
             Issue.record("\(text) parsed as \(IPPrefix.parse(text))")
             return
         }
+    }
+
+    @Test func syntaxMessagesQuoteTheText() {
+        #expect(IPPrefix.parse("1.2.3.4/x") == .failure(.syntax(#""x" is not a prefix length"#)))
+        #expect(IPPrefix.parse("10.01.0.0/16") == .failure(.syntax(#""10.01.0.0" has an octet with a leading zero"#)))
+        #expect(IPPrefix.parse("é/8") == .failure(.syntax(#""é" is not an IPv4 or IPv6 address"#)))
     }
 
     @Test func scopeIDsAreRejected() {
@@ -128,6 +136,30 @@ import Testing
         #expect(allow.intersects(try IPPrefix.parse("10.0.0.0/7").get()))
         let address = try #require(IPAddress("10.0.0.1"))
         #expect(PrefixSet.empty.isEmpty && !PrefixSet.empty.contains(address))
+    }
+
+    /// `covers` and `intersects` search the normalised prefixes; they must agree with the merged ranges they stand for.
+    @Test(arguments: [1, 2, 3]) func coverageMatchesTheMergedRanges(seed: UInt64) {
+        var random = seed &* 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((random >> 33) % UInt64(bound))
+        }
+        // Short prefixes over 10.0.0.0/26, so adjacency, nesting and gaps are all common.
+        func prefix() -> IPPrefix {
+            let length = 26 + next(7)
+            return IPPrefix(family: .ipv4, address: UInt128(0x0A00_0000 | next(64)), length: length)
+        }
+        for _ in 0..<200 {
+            let set = PrefixSet((0..<next(8)).map { _ in prefix() })
+            let ranges = set.intervals(.ipv4)
+            for _ in 0..<20 {
+                let probe = prefix()
+                let (first, last) = (probe.first, probe.last)
+                #expect(set.covers(probe) == ranges.contains { $0.lowerBound <= first && last <= $0.upperBound })
+                #expect(set.intersects(probe) == ranges.contains { $0.lowerBound <= last && first <= $0.upperBound })
+            }
+        }
     }
 
     @Test func denyWinsOverAllow() throws {

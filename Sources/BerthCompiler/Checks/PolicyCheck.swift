@@ -19,19 +19,38 @@ extension Compilation {
     /// Resolves each live entry's policy and limits key by key (most specific layer wins), then checks the result:
     /// an empty allow list, deny entries that never bite, allow entries a deny hides, caps that cannot bind.
     mutating func resolvePolicies() {
-        // Keyed by where an allow or deny entry was written: did it matter for at least one endpoint it applies to?
-        var denyUsed: [SourceLocation: (prefix: IPPrefix, used: Bool)] = [:]
-        var allowVisible: [SourceLocation: (prefix: IPPrefix, visible: Bool)] = [:]
+        // Every policy layer: 0 is `defaults`, 1 + i is selector i.
+        let policies = [manifest.defaults] + manifest.selectors.map(\.policy)
+        // Per layer and entry of its deny (allow) list: did the entry matter for at least one endpoint it applies to?
+        // nil while the list applied to none. Flags by position, not dictionaries keyed by the entry's location
+        // (which hashed a file name for each of 50,000 entries).
+        var denyUsed = [[Bool]?](repeating: nil, count: policies.count)
+        var allowVisible = [[Bool]?](repeating: nil, count: policies.count)
+        // Keys are functions, not key paths: applying a key path copied the whole draft out of the array each time.
+        typealias PrefixList = (PolicyDraft) -> Located<[Located<IPPrefix>]>?
 
         for index in liveIndices {
             guard let parsed = candidates[index].parsed else { continue }
-            let layers = layers(for: parsed, file: candidates[index].fileName)
-            let layerErrors = layers.flatMap(\.errors)
+            let layers = [0] + candidates[index].selectors.map { $0 + 1 }
+            let layerErrors = layers.flatMap { policies[$0].errors }
             if !layerErrors.isEmpty {
                 candidates[index].refusals += layerErrors
                 continue
             }
-            func pick<T>(_ key: KeyPath<PolicyDraft, Located<T>?>) -> Located<T>? { layers.compactMap { $0[keyPath: key] }.last }
+            // The most specific layer that sets `key`.
+            func layer<T>(setting key: (PolicyDraft) -> T?) -> Int? { layers.last { key(policies[$0]) != nil } }
+            func pick<T>(_ key: (PolicyDraft) -> Located<T>?) -> Located<T>? {
+                layer(setting: key).flatMap { key(policies[$0]) }
+            }
+            // Flags the entries of the list in effect that matter for this endpoint; a flag once set stays.
+            func flag(_ flags: inout [[Bool]?], _ list: PrefixList, where matters: (IPPrefix) -> Bool) {
+                guard let layer = layer(setting: list), let entries = list(policies[layer])?.value else { return }
+                var marks = flags[layer] ?? Array(repeating: false, count: entries.count)
+                for (position, entry) in entries.enumerated() where !marks[position] {
+                    marks[position] = matters(entry.value)
+                }
+                flags[layer] = marks
+            }
 
             let allowEntries = pick(\.allow)
             let denyEntries = pick(\.deny)
@@ -44,14 +63,8 @@ extension Compilation {
                     "\"allow\" is empty, so no source may connect to \(candidates[index].fileName)",
                     hint: "list the prefixes that may connect, e.g. [\"10.0.0.0/8\"]; to stop serving, remove the file"))
             }
-            for entry in denyEntries?.value ?? [] {
-                let used = allow.intersects(entry.value)
-                denyUsed[entry.location] = (entry.value, (denyUsed[entry.location]?.used ?? false) || used)
-            }
-            for entry in allowEntries?.value ?? [] {
-                let visible = !deny.covers(entry.value)
-                allowVisible[entry.location] = (entry.value, (allowVisible[entry.location]?.visible ?? false) || visible)
-            }
+            flag(&denyUsed, \.deny) { allow.intersects($0) }
+            flag(&allowVisible, \.allow) { !deny.covers($0) }
 
             let connectionRate = pick(\.connectionRate)?.value ?? BuiltinDefaults.connectionRate
             let datagramRate = pick(\.datagramRate)?.value ?? BuiltinDefaults.datagramRate
@@ -80,14 +93,20 @@ extension Compilation {
             if parsed.transport == .tcp { candidates[index].tlsDraft = pick(\.tls)?.value }
         }
 
-        for (location, entry) in denyUsed where !entry.used {
-            report(Diagnostic(.manifestDenyUnused, .warning, at: location,
-                "deny \(entry.prefix) covers no address that \"allow\" admits, so it has no effect",
+        // The entries of `list` whose flag stayed false, in layers that applied to some endpoint.
+        func unflagged(_ flags: [[Bool]?], _ list: PrefixList) -> [Located<IPPrefix>] {
+            flags.indices.flatMap { layer in
+                zip(list(policies[layer])?.value ?? [], flags[layer] ?? []).filter { !$0.1 }.map(\.0)
+            }
+        }
+        for entry in unflagged(denyUsed, \.deny) {
+            report(Diagnostic(.manifestDenyUnused, .warning, at: entry.location,
+                "deny \(entry.value) covers no address that \"allow\" admits, so it has no effect",
                 hint: "remove it, or fix the prefix if it was meant to cut into an allowed range"))
         }
-        for (location, entry) in allowVisible where !entry.visible {
-            report(Diagnostic(.manifestAllowShadowed, .warning, at: location,
-                "allow \(entry.prefix) is entirely inside \"deny\", so no address it names can connect",
+        for entry in unflagged(allowVisible, \.allow) {
+            report(Diagnostic(.manifestAllowShadowed, .warning, at: entry.location,
+                "allow \(entry.value) is entirely inside \"deny\", so no address it names can connect",
                 hint: "remove it, or narrow the deny entry that covers it"))
         }
     }

@@ -33,20 +33,12 @@ struct PolicyDraft {
     var errors: [Diagnostic.Code] = []
 }
 
-/// What a `handlers` key selects.
+/// What a `handlers` key selects. More specific selectors win key by key: file > transport/port > name
+/// (`Compilation.matchSelectors` lists an entry's selectors in that order).
 enum Selector: Hashable {
     case name(String)
     case claim(Transport, Int)
     case file(String)
-
-    /// More specific selectors win key by key: file > transport/port > name.
-    var specificity: Int {
-        switch self {
-        case .name: 1
-        case .claim: 2
-        case .file: 3
-        }
-    }
 }
 
 struct SelectorPolicy {

@@ -1,6 +1,7 @@
 /// A JSON document built for output. Objects are dictionaries: the writer sorts their keys, so equal values always
-/// serialise to equal bytes (the plan's canonical form depends on it).
-package indirect enum JSONValue: Hashable, Sendable {
+/// serialise to equal bytes (the plan's canonical form depends on it). Not `indirect`: arrays and dictionaries already
+/// hold their elements on the heap, and boxing every string and number cost an allocation each.
+package enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
