@@ -103,7 +103,8 @@ struct FolderScan {
         case .typeDirectory?: return .notAFile("a directory")
         case .typeSocket?: return .notAFile("a socket")
         case .typeCharacterSpecial?, .typeBlockSpecial?: return .notAFile("a device")
-        default: return .notAFile("not a regular file")
+        case .typeUnknown?: return .notAFile("a named pipe (FIFO)")  // the one lstat type FileAttributeType does not name
+        default: return .notAFile("a file that cannot be examined")
         }
     }
 

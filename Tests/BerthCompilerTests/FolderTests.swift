@@ -80,7 +80,7 @@ let minimalManifest = "{\"version\": 1}\n"
         #expect(plan.refused.map(\.file) == ["dir.tcp.7001.port.js", "fifo.tcp.7002.port.js", "link.tcp.7003.port.js"])
         #expect(plan.diagnostics.filter { $0.code == .grammarNotAFile }.map(\.message).sorted() == [
             "dir.tcp.7001.port.js is a directory, not a regular file",
-            "fifo.tcp.7002.port.js is not a regular file, not a regular file",
+            "fifo.tcp.7002.port.js is a named pipe (FIFO), not a regular file",
             "link.tcp.7003.port.js is a symlink to a directory, not a regular file",
         ])
     }
