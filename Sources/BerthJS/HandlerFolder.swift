@@ -110,6 +110,15 @@ struct HandlerFolder {
     /// `relative` joined to the absolute `directory`, with `.`, `..` and empty components folded the way URL
     /// resolution folds them (before any symlink is looked at, as Node does for ESM specifiers).
     static func join(_ directory: String, _ relative: String) -> String {
+        // The common case, a plain name under a folded directory, has nothing to fold: every entry takes this path.
+        if directory.hasPrefix("/"), directory == "/" || isFolded(directory.dropFirst()), isFolded(Substring(relative)) {
+            return (directory == "/" ? "" : directory) + "/" + relative
+        }
+        return foldedJoin(directory, relative)
+    }
+
+    /// `join` by folding every component; kept apart so tests can hold the fast path to it.
+    static func foldedJoin(_ directory: String, _ relative: String) -> String {
         var components = directory.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         for component in relative.split(separator: "/", omittingEmptySubsequences: true) {
             switch component {
@@ -119,6 +128,22 @@ struct HandlerFolder {
             }
         }
         return "/" + components.joined(separator: "/")
+    }
+
+    /// Whether every `/`-separated component of `path` is non-empty and neither `.` nor `..`.
+    private static func isFolded(_ path: Substring) -> Bool {
+        var length = 0
+        var dots = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                guard length > 0, length > 2 || dots < length else { return false }
+                (length, dots) = (0, 0)
+            } else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return length > 0 && (length > 2 || dots < length)
     }
 
     static func directory(of path: String) -> String {
