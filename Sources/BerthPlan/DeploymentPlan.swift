@@ -20,7 +20,12 @@ package struct DeploymentPlan: Hashable, Sendable {
     ) {
         self.berthVersion = berthVersion
         self.folderHash = folderHash
-        self.endpoints = endpoints.sorted { ($0.transport, $0.port) < ($1.transport, $1.port) }
+        // Indices are sorted, not endpoints: moving 10,000 endpoint values through a merge sort cost more than the
+        // rest of building the plan.
+        let order = endpoints.indices.sorted {
+            (endpoints[$0].transport, endpoints[$0].port) < (endpoints[$1].transport, endpoints[$1].port)
+        }
+        self.endpoints = order.map { endpoints[$0] }
         self.refused = refused.sorted { $0.file < $1.file }
         self.diagnostics = diagnostics.sorted()
     }
