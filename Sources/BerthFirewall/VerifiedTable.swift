@@ -38,11 +38,12 @@ package struct VerifiedTable: Hashable, Sendable {
 
     package static func digest(_ desired: Ruleset) -> String { SHA256.hex(desired.script) }
 
-    /// Whether this note says the kernel holds `desired` at `generation`.
-    package func vouches(for desired: Ruleset, at generation: RulesetGeneration, bootID: String) -> Bool {
-        self.bootID == bootID && self.generation == generation && tableName == desired.target.tableName
-            && digest == Self.digest(desired)
+    /// Whether this note speaks of `tableName` at `generation` of this boot: then the table holds exactly the
+    /// ruleset with `digest`.
+    package func isAt(_ generation: RulesetGeneration, bootID: String, tableName: String) -> Bool {
+        self.bootID == bootID && self.generation == generation && self.tableName == tableName
     }
+
 
     /// `boot cookie generation table digest`, one line.
     var line: String { "\(bootID) \(generation.netnsCookie) \(generation.number) \(tableName) \(digest)" }

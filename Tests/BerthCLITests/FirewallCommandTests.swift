@@ -282,6 +282,20 @@ import Testing
         #expect(trusted.status == 0 && trusted.standardOutput.contains(notListed), "\(trusted.standardOutput)\(trusted.standardError)")
         #expect(trusted.standardOutput.contains("No changes"))
 
+        // A changed folder diffs against the ruleset kept beside the note, still without listing the table.
+        let manifest = Self.files["manifest.json"]!
+        try folder.write("manifest.json", manifest.replacingOccurrences(of: "\"10.231.2.0/24\"],", with: "\"10.231.2.0/24\", \"10.77.0.0/16\"],"))
+        let changed = try berth(plan)
+        #expect(changed.status == 2 && changed.standardOutput.contains(notListed), "\(changed.standardOutput)\(changed.standardError)")
+        #expect(changed.standardOutput.contains("+ allow 10.77.0.0/16"), "\(changed.standardOutput)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: state.path + "/rulesets")
+        #expect(kept.count == 1, "one ruleset for the one note: \(kept)")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: state.path + "/rulesets/" + kept[0]))
+        let unkept = try berth(plan)
+        #expect(unkept.status == 2 && !unkept.standardOutput.contains(notListed), "a kept ruleset that does not hash to the note is not used")
+        #expect(unkept.standardOutput.contains("+ allow 10.77.0.0/16"))
+        try folder.write("manifest.json", manifest)
+
         try namespace.nft("add element inet berth tcp_7000_allow4 { 172.16.0.0/12 }")
         let drifted = try berth(plan)
         #expect(drifted.status == 2 && !drifted.standardOutput.contains(notListed), "a hand edit is a commit: \(drifted.standardOutput)")

@@ -1,5 +1,6 @@
 import BerthPlan
 import BerthTestSupport
+import Foundation
 import Testing
 @testable import BerthFirewall
 
@@ -8,23 +9,36 @@ struct VerifiedTableTests {
     static let ruleset = Ruleset(plan: FirewallFixtures.echoAndPing, target: FirewallFixtures.target())
     static let generation = RulesetGeneration(netnsCookie: 7, number: 41)
 
-    @Test func aNoteVouchesOnlyForItsRulesetGenerationTableAndBoot() {
+    @Test func aNoteSpeaksOfOneGenerationTableAndBootAndItsDigestOfOneRendering() {
         let note = VerifiedTable(bootID: "boot-a", generation: Self.generation, holding: Self.ruleset)
-        #expect(note.vouches(for: Self.ruleset, at: Self.generation, bootID: "boot-a"))
-        #expect(!note.vouches(for: Self.ruleset, at: RulesetGeneration(netnsCookie: 7, number: 42), bootID: "boot-a"),
+        #expect(note.isAt(Self.generation, bootID: "boot-a", tableName: "berth"))
+        #expect(!note.isAt(RulesetGeneration(netnsCookie: 7, number: 42), bootID: "boot-a", tableName: "berth"),
                 "any commit moves the generation")
-        #expect(!note.vouches(for: Self.ruleset, at: RulesetGeneration(netnsCookie: 8, number: 41), bootID: "boot-a"),
+        #expect(!note.isAt(RulesetGeneration(netnsCookie: 8, number: 41), bootID: "boot-a", tableName: "berth"),
                 "another namespace")
-        #expect(!note.vouches(for: Self.ruleset, at: Self.generation, bootID: "boot-b"), "another boot")
-        var otherTable = Self.ruleset
-        otherTable.target = FirewallFixtures.target("other")
-        #expect(!note.vouches(for: otherTable, at: Self.generation, bootID: "boot-a"))
+        #expect(!note.isAt(Self.generation, bootID: "boot-b", tableName: "berth"), "another boot")
+        #expect(!note.isAt(Self.generation, bootID: "boot-a", tableName: "other"))
+        #expect(note.digest == VerifiedTable.digest(Self.ruleset))
         var changed = Self.ruleset
         changed.endpoints[0].limits.burst += 1
-        #expect(!note.vouches(for: changed, at: Self.generation, bootID: "boot-a"), "a plan that renders differently")
+        #expect(VerifiedTable.digest(changed) != note.digest, "a plan that renders differently")
         var hosted = Self.ruleset
         hosted.target = FirewallFixtures.target(host: "inet filter input")
-        #expect(!note.vouches(for: hosted, at: Self.generation, bootID: "boot-a"), "the host-chain rule is part of it")
+        #expect(VerifiedTable.digest(hosted) != note.digest, "the host-chain rule is part of it")
+    }
+
+    @Test func aRulesetReadsBackFromItsRecord() throws {
+        for target in [FirewallFixtures.target(), FirewallFixtures.target("other", host: "inet filter input")] {
+            let ruleset = Ruleset(plan: FirewallFixtures.echoAndPing, target: target)
+            let read = try #require(Ruleset(record: ruleset.record))
+            #expect(read == ruleset)
+            #expect(VerifiedTable.digest(read) == VerifiedTable.digest(ruleset))
+        }
+        #expect(Ruleset(record: Array("{}".utf8)) == nil)
+        #expect(Ruleset(record: Array("not json".utf8)) == nil)
+        var record = String(decoding: Self.ruleset.record, as: UTF8.self)
+        record = record.replacingOccurrences(of: "10.0.0.0/8", with: "10.0.0.0/88")
+        #expect(Ruleset(record: Array(record.utf8)) == nil, "a bad prefix is refused, not skipped")
     }
 
     @Test func theNextGenerationIsOneCommitLaterInTheSameNamespace() {

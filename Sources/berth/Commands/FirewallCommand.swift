@@ -28,8 +28,7 @@ enum FirewallCommand {
         // The generation is asked before and after: a commit during the read makes the read no evidence of any one
         // generation, and a note read that raced a commit is read again whole.
         var generation = session.generation()
-        var knownTable = !arguments.isCacheBypassed && generation.map { VerifiedState.vouches(for: desired, at: $0) } == true
-            ? desired : nil
+        var knownTable = arguments.isCacheBypassed ? nil : generation.flatMap { VerifiedState.notedRuleset(at: $0, desired: desired) }
         var live = try firewall { () throws(FirewallError) in
             try LiveFirewall.read(session, target: target, knownTable: knownTable)
         }

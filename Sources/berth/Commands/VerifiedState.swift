@@ -22,24 +22,43 @@ enum VerifiedState {
         return VerifiedTable.parse(text)
     }
 
-    /// Whether a note says the kernel holds `desired` at `generation`.
-    static func vouches(for desired: Ruleset, at generation: RulesetGeneration) -> Bool {
-        guard let bootID else { return false }
-        return notes().contains { $0.vouches(for: desired, at: generation, bootID: bootID) }
+    /// The ruleset a note says berth's table holds at `generation`: `desired` itself when the folder still renders to
+    /// it, else the ruleset kept beside the note (so a changed folder diffs without listing the table); nil when no
+    /// note is for this generation, or the kept ruleset does not hash to the note's digest.
+    static func notedRuleset(at generation: RulesetGeneration, desired: Ruleset) -> Ruleset? {
+        guard let bootID,
+            let note = notes().last(where: { $0.isAt(generation, bootID: bootID, tableName: desired.target.tableName) })
+        else { return nil }
+        if note.digest == VerifiedTable.digest(desired) { return desired }
+        guard let bytes = FileManager.default.contents(atPath: rulesetPath(note.digest)),
+            let kept = Ruleset(record: [UInt8](bytes)), VerifiedTable.digest(kept) == note.digest
+        else { return nil }
+        return kept
     }
 
-    /// Records that the kernel holds `desired` at `generation`, replacing this namespace's earlier note.
+    /// Records that the kernel holds `desired` at `generation`, replacing this namespace's earlier note, and keeps
+    /// `desired` beside it; rulesets no note names any more are removed.
     static func record(_ desired: Ruleset, at generation: RulesetGeneration) {
         guard let bootID else { return }
         let note = VerifiedTable(bootID: bootID, generation: generation, holding: desired)
         let text = VerifiedTable.text(recording: note, in: notes())
+        let files = FileManager.default
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try files.createDirectory(atPath: directory + "/rulesets", withIntermediateDirectories: true,
+                                      attributes: [.posixPermissions: 0o700])
+            if !files.fileExists(atPath: rulesetPath(note.digest)) {
+                try Data(desired.record).write(to: URL(fileURLWithPath: rulesetPath(note.digest)), options: .atomic)
+            }
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            let named = Set(VerifiedTable.parse(text).map { $0.digest + ".json" })
+            for file in try files.contentsOfDirectory(atPath: directory + "/rulesets") where !named.contains(file) {
+                try? files.removeItem(atPath: directory + "/rulesets/" + file)
+            }
         } catch {
             // Not written: the next plan lists the table whole, which is slower but just as right.
         }
     }
+
+    private static func rulesetPath(_ digest: String) -> String { directory + "/rulesets/" + digest + ".json" }
 }
