@@ -17,7 +17,10 @@ internal import Synchronization
     private let runningThread = Atomic<UInt>(0)
     private(set) var isRunning = false
     /// True once `close()` returned: the loop and its memory are gone.
-    package private(set) var isClosed = false
+    package var isClosed: Bool { hasClosed }
+    /// Private storage: Swift checks exclusivity at run time on every access of a stored property other modules can
+    /// see, and `now` reads this per message.
+    private var hasClosed = false
 
     /// The one read buffer of this loop, handed to every read (it lives in `raw.pointee.data`).
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -154,7 +157,7 @@ internal import Synchronization
         precondition(status == 0, "uv_loop_close: \(LoopError(status: status, operation: "uv_loop_close"))")
         unsafe raw.deallocate()
         unsafe readBuffer.deallocate()
-        isClosed = true
+        hasClosed = true
     }
 
     /// How many handles the loop holds besides its inbox, closing ones included (0 once closed).

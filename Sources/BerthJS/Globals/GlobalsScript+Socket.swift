@@ -118,9 +118,10 @@ extension GlobalsScript {
 
           // Reading.
 
-          [kOnData](chunk) {
+          // `length` is chunk.length, which the runtime passes along: reading it is a getter call.
+          [kOnData](chunk, length) {
             if (this.#destroyed) return;
-            this.#bytesRead += chunk.length;
+            this.#bytesRead += length;
             if (this.#timeout !== 0) this.#touch();
             if (this.#flowing === true && this.#readLength === 0) {
               if (this.#decoder === null) emitOne(this, 'data', chunk);
@@ -129,7 +130,7 @@ extension GlobalsScript {
             }
             if (this.#readBuffer === noChunks) this.#readBuffer = [];
             this.#readBuffer.push(chunk);
-            this.#readLength += chunk.length;
+            this.#readLength += length;
             if (this.#readLength >= highWaterMark || this.#flowing === false) this.#stopReading();
             if (this.#flowing === true) this.#scheduleFlush();
           }
