@@ -320,8 +320,10 @@ def firewall(cfg, rep, order, berth):
     try:
         def timed(*argv):
             t0 = time.monotonic()
+            # berth's notes of verified state go to the bench's own folder, not the host's /run/berth.
+            env = dict(os.environ, BERTH_STATE_DIR=os.path.join(log_dir, "state"))
             done = subprocess.run(["ip", "netns", "exec", ns, berth] + list(argv), capture_output=True, text=True,
-                                  timeout=600)
+                                  timeout=600, env=env)
             return time.monotonic() - t0, done
 
         apply_s, done = timed("apply", folder)

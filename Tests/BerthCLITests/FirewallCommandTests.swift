@@ -29,9 +29,20 @@ import Testing
             """,
     ]
 
+    /// berth's notes of verified firewall state (`BERTH_STATE_DIR`), per test: never the host's /run/berth.
+    let state: TemporaryFolder
+
+    init() throws { state = try TemporaryFolder("berth-state") }
+
+    /// berth with its state in `state`, as an executable and arguments for `run` or `spawn`.
+    func berthCommand(_ arguments: [String]) -> (String, [String]) {
+        ("/usr/bin/env", ["BERTH_STATE_DIR=\(state.path)", BerthBinary.path] + arguments)
+    }
+
     /// Runs berth inside `namespace`, in the package root.
     func berth(_ namespace: NetworkNamespace, _ arguments: [String]) throws -> Subprocess.Result {
-        try namespace.run(BerthBinary.path, arguments)
+        let (executable, arguments) = berthCommand(arguments)
+        return try namespace.run(executable, arguments)
     }
 
     func handlerFolder() throws -> TemporaryFolder {
@@ -178,7 +189,8 @@ import Testing
         let chain = try server.nft("list", "chain", "inet", "filter", "input")
         #expect(chain.split(separator: "\n").count { $0.contains("berth") } == 1, "exactly one tagged rule:\n\(chain)")
 
-        let serve = try server.spawn(BerthBinary.path, ["serve", folder.path, "--log-format", "json"])
+        let (executable, arguments) = berthCommand(["serve", folder.path, "--log-format", "json"])
+        let serve = try server.spawn(executable, arguments)
         defer { serve.stop() }
         #expect(serve.waitForOutput("listening on udp/9000"), "\(serve.text)")
         let client = topology.clients[0]
@@ -199,7 +211,8 @@ import Testing
         defer { topology.close() }
         let (allowed, denied) = (topology.clients[0], topology.clients[1])
         let folder = try handlerFolder()
-        let serve = try topology.server.spawn(BerthBinary.path, ["serve", folder.path, "--firewall", "--log-format", "json"])
+        let (executable, arguments) = berthCommand(["serve", folder.path, "--firewall", "--log-format", "json"])
+        let serve = try topology.server.spawn(executable, arguments)
         defer { serve.stop() }
         #expect(serve.waitForOutput("listening on udp/9000"), "\(serve.text)")
         #expect(serve.text.contains("firewall table inet berth applied"), "\(serve.text)")
@@ -225,8 +238,9 @@ import Testing
         try namespace.nft("add table inet filter")
         try namespace.nft("add chain inet filter input { type filter hook input priority 0; policy drop; }")
         let folder = try handlerFolder()
-        let serve = try namespace.spawn(BerthBinary.path, ["serve", folder.path, "--firewall", "--bind", "127.0.0.1",
-                                                           "--log-format", "json"])
+        let (executable, arguments) = berthCommand(["serve", folder.path, "--firewall", "--bind", "127.0.0.1",
+                                                    "--log-format", "json"])
+        let serve = try namespace.spawn(executable, arguments)
         defer { serve.stop() }
         #expect(serve.waitForOutput("listening on udp/9000"), "\(serve.text)")
         let warning = serve.text.split(separator: "\n").first { $0.contains("firewall.host-chain-drops") }.map(String.init) ?? ""
@@ -271,10 +285,7 @@ import Testing
         let namespace = try NetworkNamespace(label: "cli-note")
         defer { namespace.close() }
         let folder = try handlerFolder()
-        let state = try TemporaryFolder("berth-state")
-        let berth = { (arguments: [String]) throws -> Subprocess.Result in
-            try namespace.run("/usr/bin/env", ["BERTH_STATE_DIR=\(state.path)", BerthBinary.path] + arguments + ["--no-color"])
-        }
+        let berth = { (arguments: [String]) throws -> Subprocess.Result in try self.berth(namespace, arguments + ["--no-color"]) }
         let plan = ["plan", folder.path, "--detailed-exitcode"]
         let notListed = "table inet berth not listed: nftables is still at generation"
         #expect(try berth(["apply", folder.path]).status == 0)
