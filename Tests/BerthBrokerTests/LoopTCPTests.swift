@@ -320,17 +320,22 @@ struct LoopTCPTests {
         let server = TestServer()
         listener.delegate = server
         let big = [UInt8](repeating: 1, count: 8 * 1024 * 1024)
+        // The peer reads only after close(): a peer draining meanwhile lets the kernel take a whole 8 MiB write
+        // at once, and then there is nothing left to cancel.
+        let closed = DispatchSemaphore(value: 0)
         server.onAccept = { connection in
             listener.close()
             try! connection.write(big, token: 1)
             try! connection.write(big, token: 2)
             connection.close()
+            closed.signal()
             #expect(throws: LoopError.self) { try connection.write(big) }
         }
         try listener.startListening()
         let port = listener.boundPort
         let peer = Background {
             let socket = try BlockingSocket.connect(to: "127.0.0.1", port: port)
+            _ = closed.wait(timeout: .now() + 30)
             _ = try? socket.receiveToEnd()
             socket.close()
         }
