@@ -59,15 +59,17 @@ package final class SharedStore {
 
     package func get(_ key: String) -> [UInt8]? { values[key] }
 
-    /// Stores `value`; over the bound nothing changes and the error names the key and sizes.
+    /// Stores `value`; over the bound nothing changes and the error names the key and sizes. The key is hashed once:
+    /// the value goes in first and comes back out in the rare case that it does not fit.
     package func set(_ key: String, _ value: [UInt8]) throws(CapacityError) {
-        let previous = values[key].map { $0.count + key.utf8.count } ?? 0
         let needed = value.count + key.utf8.count
-        guard usedBytes - previous + needed <= maxBytes else {
+        let previous = values.updateValue(value, forKey: key)
+        let freed = previous.map { $0.count + key.utf8.count } ?? 0
+        guard usedBytes - freed + needed <= maxBytes else {
+            if let previous { values[key] = previous } else { values.removeValue(forKey: key) }
             throw CapacityError(key: key, valueBytes: value.count, usedBytes: usedBytes, maxBytes: maxBytes)
         }
-        values[key] = value
-        usedBytes += needed - previous
+        usedBytes += needed - freed
     }
 
     package func delete(_ key: String) {

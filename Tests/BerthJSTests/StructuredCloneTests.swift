@@ -141,6 +141,10 @@ struct StructuredCloneTests {
             "huge sparse array", "(() => { const a = []; a[4294967294] = 'last'; return a; })()",
             "return c.length === 4294967295 && c[4294967294] === 'last' && Object.keys(c).length === 1"),
         CloneCase("empty array", "[]", "return Array.isArray(c) && c.length === 0"),
+        CloneCase(
+            "array whose only holes trail", "(() => { const a = ['x', 'y']; a.length = 5; return a; })()",
+            "return c.length === 5 && c[1] === 'y' && !(2 in c) && Object.keys(c).join() === '0,1'"),
+        CloneCase("array of holes", "new Array(3)", "return c.length === 3 && Object.keys(c).length === 0"),
 
         // Identity.
         CloneCase(

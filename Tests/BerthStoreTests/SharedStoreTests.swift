@@ -35,6 +35,9 @@ import Testing
         // Replacing a value counts only the difference.
         try store.set("small", [UInt8](repeating: 0, count: 95))
         #expect(store.usedBytes == 100)
+        // A replacement that does not fit leaves the old value and the count as they were.
+        #expect(throws: SharedStore.CapacityError.self) { try store.set("small", [UInt8](repeating: 1, count: 96)) }
+        #expect(store.get("small") == [UInt8](repeating: 0, count: 95) && store.usedBytes == 100 && store.keyCount == 1)
     }
 
     @Test func publishQueuesForCurrentSubscribersAndDeliversLaterInOrder() {

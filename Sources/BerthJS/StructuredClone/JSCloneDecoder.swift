@@ -3,7 +3,8 @@ import BerthStore
 /// Makes fresh values in a context from the clone format, numbering objects in the order the encoder did. Anything
 /// inconsistent in the bytes (an unknown tag, a count past the end, a reference to nothing, trailing bytes) is
 /// `.corrupt`, never a crash; what QuickJS itself refuses (a view past its buffer, the heap limit) is an exception.
-struct JSCloneDecoder {
+/// Noncopyable: as a copyable struct it was copied and destroyed per value (a retain and release per field).
+struct JSCloneDecoder: ~Copyable {
     enum Failure: Error {
         case corrupt(String)
         case tooDeep
@@ -80,9 +81,11 @@ struct JSCloneDecoder {
             guard length <= UInt64(UInt32.max) else { throw Failure.corrupt("array length \(length)") }
             let array = try made(context.newArray())
             objects.append(array)
-            try properties(into: array)
-            guard context.set(array, "length", context.number(Double(length))) else {
-                throw Failure.corrupt("array length \(length) does not fit its elements")
+            // Defining the elements grew the length; setting it (a key lookup) is only needed for trailing holes.
+            if try properties(into: array) != length {
+                guard context.set(array, "length", context.number(Double(length))) else {
+                    throw Failure.corrupt("array length \(length) does not fit its elements")
+                }
             }
             return array
         default:
@@ -163,16 +166,21 @@ struct JSCloneDecoder {
         return value
     }
 
-    private mutating func properties(into object: borrowing JSRef) throws {
+    /// Defines the properties that follow; returns one past the highest array index among their keys (0 for none).
+    @discardableResult
+    private mutating func properties(into object: borrowing JSRef) throws -> UInt64 {
+        var indexEnd: UInt64 = 0
         let count = try reader.count(elementSize: 2)
         for _ in 0..<count {
             let key = try reader.wtf8String()
             if let index = Self.arrayIndex(key) {
                 guard context.defineProperty(object, index: index, try decode()) else { throw Failure.exception }
+                indexEnd = max(indexEnd, UInt64(index) + 1)
             } else {
                 guard context.defineProperty(object, wtf8Key: key, try decode()) else { throw Failure.exception }
             }
         }
+        return indexEnd
     }
 
     /// The array index a key spells in canonical decimal (no sign, no leading zero), below 2^32 - 1; nil otherwise.
