@@ -16,9 +16,9 @@ enum NativeFunction: Int32, CaseIterable {
         case .now: 0
         case .randomFill, .cancelTimer, .end, .destroy, .pause, .resume, .utf8Length: 1
         case .structuredClone, .detachArrayBuffer, .sharedGet, .sharedDelete, .sharedUnsubscribe: 1
-        case .print, .scheduleTimer, .write, .setNoDelay, .encodeUTF8, .promiseState: 2
+        case .print, .scheduleTimer, .write, .setNoDelay, .encodeUTF8, .promiseState, .registerBuffer: 2
         case .sharedSet, .sharedSubscribe, .sharedPublish: 2
-        case .setKeepAlive, .send, .fault, .settle, .registerBuffer: 3
+        case .setKeepAlive, .send, .fault, .settle: 3
         case .decodeUTF8, .writeUTF8: 4
         }
     }
@@ -65,18 +65,10 @@ extension HandlerRuntime: JSNativeHost {
                     connection: id, arguments.bool(1) ?? false, initialDelayMilliseconds: arguments.int(2) ?? 0)
             }
         case .send:
-            // False, nothing sent, unless the address is a string and the port an integer in 1...65535: ctx.reply
-            // then throws the error that fits.
-            let address = lastAddress?.text(ifPassed: arguments, at: 1) ?? arguments.string(1)
-            guard let address, let port = arguments.int(2), (1...65535).contains(port) else {
-                return context.bool(false)
+            guard let address = arguments.string(1), let port = arguments.int(2), let host else { break }
+            _ = unsafe arguments.withBytes(0) { bytes in
+                unsafe host.send(datagram: UnsafeRawBufferPointer(bytes), to: address, port: port)
             }
-            if let host {
-                _ = unsafe arguments.withBytes(0) { bytes in
-                    unsafe host.send(datagram: UnsafeRawBufferPointer(bytes), to: address, port: port)
-                }
-            }
-            return context.bool(true)
         case .encodeUTF8:
             guard let classes = bufferClasses else { return context.throwTypeError("Buffer is not ready yet") }
             let made: JSRef?
@@ -135,8 +127,7 @@ extension HandlerRuntime: JSNativeHost {
             if arguments.bool(1) == true { return context.promiseResult(value) }
             return context.number(state == .pending ? 0 : state == .fulfilled ? 1 : 2)
         case .registerBuffer:
-            bufferClasses = BufferClasses(
-                buffer: arguments.value(0), uint8Array: arguments.value(1), empty: arguments.value(2))
+            bufferClasses = BufferClasses(buffer: arguments.value(0), uint8Array: arguments.value(1))
         case .structuredClone, .detachArrayBuffer, .sharedGet, .sharedSet, .sharedDelete, .sharedSubscribe,
             .sharedUnsubscribe, .sharedPublish:
             return callCloneNative(native, arguments, in: context)

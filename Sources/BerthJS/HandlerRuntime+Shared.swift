@@ -48,7 +48,7 @@ extension HandlerRuntime {
         case .sharedSubscribe:
             guard let id = arguments.int(1) else { return context.throwTypeError("a subscription needs a number") }
             let subscription = store.subscribe(channel: name, owner: storeOwner, origin: sharedOrigin) {
-                [unowned self] message in deliverShared(id, message)
+                [weak self] message in self?.deliverShared(id, message)
             }
             sharedSubscriptions[id] = (subscription, name)
         case .sharedPublish:

@@ -21,12 +21,8 @@ package final class HandlerRuntime {
     package let storeOwner: SharedStore.OwnerID
     /// Set when the runtime hit its heap limit: every later dispatch is a no-op returning `.faulted`, so the broker
     /// closes the handler's sockets; `unload()` still frees it.
-    package var isFailed: Bool { hasFailed }
-    package var isUnloaded: Bool { hasUnloaded }
-    // Private storage behind the two: Swift checks exclusivity at run time on every access of a stored property
-    // other modules can see, and every dispatch reads these.
-    private var hasFailed = false
-    private var hasUnloaded = false
+    package private(set) var isFailed = false
+    package private(set) var isUnloaded = false
 
     /// Held strongly until `unload()`; a host that owns the runtime gets its cycle broken there.
     private(set) var host: (any HandlerHost)?
@@ -53,9 +49,6 @@ package final class HandlerRuntime {
     private var closeCompletion: ((DispatchOutcome) -> Void)?
     /// Completions whose outcome is known, run once JavaScript is left (a completion may call back in).
     private var readyCompletions: [((DispatchOutcome) -> Void, DispatchOutcome)] = []
-    /// The last datagram's sender address as a JavaScript string: datagrams mostly come in runs from one sender, so
-    /// most need no new string.
-    var lastAddress: ReusedString?
 
     /// Loads `entry` (a path relative to `folder`) with what it imports, confined to the folder as the compiler's
     /// inspection is, installs the globals and evaluates the module. Throws when the module cannot start: a problem
@@ -75,10 +68,8 @@ package final class HandlerRuntime {
         let context = JSContext(runtime: JSRuntime(memoryLimit: heapLimit, stackBudget: Self.stackBudget))
         self.context = context
         context.nativeHost = self
-        // Unowned, not weak, here and for store subscriptions: the runtime owns the loader and removes its
-        // subscriptions in `release()`, and no weak reference means no side table, so retaining it stays cheap.
-        loader = ModuleLoader(folder: HandlerFolder(folder), context: context) { [unowned self] context, module in
-            initializeBuiltin(module, in: context)
+        loader = ModuleLoader(folder: HandlerFolder(folder), context: context) { [weak self] context, module in
+            self?.initializeBuiltin(module, in: context) ?? false
         }
         try installGlobals(in: context)
         try evaluate(entry: entry, in: context)
@@ -294,7 +285,7 @@ package final class HandlerRuntime {
         let waiting = [openCompletion, closeCompletion].compactMap { $0 }
         (openCompletion, closeCompletion) = (nil, nil)
         release()
-        hasUnloaded = true
+        isUnloaded = true
         failure = "\(name): the handler is unloaded"
         host = nil
         for completion in waiting { completion(.faulted("\(name): unloaded before open() or close() finished")) }
@@ -306,7 +297,6 @@ package final class HandlerRuntime {
         sharedSubscriptions.removeAll()
         module = nil
         globals = nil
-        lastAddress = nil
         bufferClasses = nil
         cloner = nil
         readyCompletions.removeAll()
@@ -350,7 +340,6 @@ package final class HandlerRuntime {
             var call = JSCall(context)
             call.append(context.number(connection))
             call.append(buffer)
-            call.append(context.number(bytes.count))
             return call.call(globals.data)
         }
     }
@@ -410,16 +399,9 @@ package final class HandlerRuntime {
             if buffer.isException { return buffer }
             var call = JSCall(context)
             call.append(buffer)
-            if let reused = lastAddress?.value(for: address) {
-                call.append(reused)
-            } else {
-                let made = context.string(address)
-                lastAddress = ReusedString(text: address, value: made.duplicate())
-                call.append(made)
-            }
-            call.append(context.bool(family == .ipv6))
+            call.append(context.string(address))
+            call.append(context.string(family.rawValue))
             call.append(context.number(port))
-            call.append(context.number(bytes.count))
             return call.call(globals.datagram)
         }
     }
@@ -553,7 +535,7 @@ package final class HandlerRuntime {
 
     /// Marks the runtime failed after an allocation failure: logged once, timers stopped, waiting completions faulted.
     private func fail(in origin: Origin) {
-        hasFailed = true
+        isFailed = true
         let message =
             "\(name): out of memory in \(origin) (heap limit \(Self.mebibytes(heapLimit))); "
             + "the handler is stopped and its connections are closed"
@@ -659,31 +641,13 @@ final class GlobalsHooks {
     }
 }
 
-/// A JavaScript string kept with the Swift text it was made from, to hand out again for the same text.
-struct ReusedString: ~Copyable {
-    let text: String
-    let value: JSRef
-
-    /// A new reference to the string when it was made from `text`.
-    borrowing func value(for text: String) -> JSRef? { text == self.text ? value.duplicate() : nil }
-
-    /// The text when argument `index` is this very string (as rinfo.address comes back to ctx.reply), without
-    /// decoding it.
-    borrowing func text(ifPassed arguments: borrowing JSNativeArguments, at index: Int) -> String? {
-        arguments.isIdentical(index, to: value) ? text : nil
-    }
-}
-
-/// Buffer's class (FastBuffer) and Uint8Array's constructor, for making Buffers without running JavaScript, and an
-/// empty Buffer, which keeps the shape of a new Buffer alive between messages.
+/// Buffer's class (FastBuffer) and Uint8Array's constructor, for making Buffers without running JavaScript.
 final class BufferClasses {
     let buffer: JSRef
     let uint8Array: JSRef
-    let empty: JSRef
-    init(buffer: consuming JSRef, uint8Array: consuming JSRef, empty: consuming JSRef) {
+    init(buffer: consuming JSRef, uint8Array: consuming JSRef) {
         self.buffer = buffer
         self.uint8Array = uint8Array
-        self.empty = empty
     }
 }
 

@@ -129,21 +129,4 @@ import Testing
         #expect(table.withState(keys[0], make: { -1 }) { $0 } == 1, "recently used: kept")
         #expect(table.withState(keys[1], make: { -1 }) { $0 } == -1, "least recently used: evicted")
     }
-
-    @Test func aRunFromOneSourceAndASourceThatIsGoneAreFound() {
-        var table = SourceTable<Int>(capacity: 4)
-        let keys = (1...2).map {
-            SourceTable<Int>.key(
-                for: IPAddress(family: .ipv4, value: UInt128($0)), prefix: SourcePrefix(ipv4: 32, ipv6: 64))
-        }
-        _ = table.withState(keys[0], now: 0, make: { 0 }) { $0 += 1 }
-        _ = table.withState(keys[0], now: 0, make: { 0 }) { $0 += 1 }
-        #expect(table.withState(keys[0], now: 0, make: { -1 }) { $0 } == 2, "the most recent source again: its state")
-        #expect(table.withState(keys[1], now: 0, make: { 10 }) { $0 } == 10, "another source: its own state")
-        table.ifPresent(keys[0]) { $0 += 1 }
-        #expect(table.withState(keys[0], now: 0, make: { -1 }) { $0 } == 3)
-        table.removeExpired(now: 100, idle: 1) { _ in true }
-        #expect(table.count == 0)
-        #expect(table.withState(keys[0], now: 100, make: { 7 }) { $0 } == 7, "an expired recent source starts afresh")
-    }
 }

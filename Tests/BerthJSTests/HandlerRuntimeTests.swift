@@ -201,45 +201,6 @@ struct HandlerRuntimeTests {
         #expect(host.errors[1].hasPrefix("ping: uncaught exception in message(): Error: async datagram\n"))
     }
 
-    @Test func replyChecksItsArgumentsAndFollowsEachSender() throws {
-        let fixture = try HandlerFixture([
-            "echo.udp.9000.port.js": """
-            export function message(msg, rinfo, ctx) {
-              ctx.reply(msg, rinfo);
-              ctx.reply(new Uint16Array([0x6968]), { address: `${rinfo.address}`, port: rinfo.port + 1 });
-              ctx.reply(new DataView(new Uint8Array([0x21]).buffer), { address: rinfo.address, port: 7 });
-              for (const bad of [null, { address: 1, port: 7 }, { address: rinfo.address, port: 0 },
-                { address: rinfo.address, port: 1.5 }, { address: rinfo.address, port: '7' }, { port: 65536 }]) {
-                try { ctx.reply(msg, bad); } catch (error) { console.log(error.code, error.message); }
-              }
-            }
-            """
-        ])
-        let runtime = try fixture.runtime("echo.udp.9000.port.js", transport: .udp)
-        defer { runtime.unload() }
-        let host = fixture.host
-        for (address, family) in [("192.0.2.1", AddressFamily.ipv4), ("192.0.2.1", .ipv4), ("2001:db8::2", .ipv6)] {
-            let outcome = Array("a".utf8).withUnsafeBytes {
-                unsafe runtime.deliverDatagram($0, address: address, family: family, port: 53)
-            }
-            #expect(outcome == .ok)
-        }
-        #expect(
-            host.datagrams.map(\.address)
-                == Array(repeating: "192.0.2.1", count: 6) + Array(repeating: "2001:db8::2", count: 3))
-        #expect(host.datagrams.map(\.port) == [53, 54, 7, 53, 54, 7, 53, 54, 7])
-        #expect(host.datagrams.prefix(3).map(\.bytes) == [Array("a".utf8), Array("hi".utf8), Array("!".utf8)])
-        #expect(Array(host.output.prefix(6)) == [
-            #"ERR_INVALID_ARG_TYPE The "rinfo" argument must be of type object. Received null"#,
-            #"ERR_INVALID_ARG_TYPE The "rinfo.address" property must be of type string. Received type number (1)"#,
-            "ERR_SOCKET_BAD_PORT Port should be > 0 and < 65536. Received 0.",
-            "ERR_SOCKET_BAD_PORT Port should be > 0 and < 65536. Received 1.5.",
-            "ERR_SOCKET_BAD_PORT Port should be > 0 and < 65536. Received '7'.",
-            #"ERR_INVALID_ARG_TYPE The "rinfo.address" property must be of type string. Received undefined"#,
-        ])
-        #expect(host.output.count == 18)
-    }
-
     @Test func importsOfBuiltinsAndRelativeFilesWorkAtRuntime() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(
             """

@@ -72,7 +72,7 @@ final class HandlerInstance {
             unload()
             return
         }
-        runtime?.callOpen { [unowned self] outcome in opened(outcome) }
+        runtime?.callOpen { [weak self] outcome in self?.opened(outcome) }
     }
 
     private func opened(_ outcome: DispatchOutcome) {
@@ -93,8 +93,8 @@ final class HandlerInstance {
         log.log(.info, "listening on \(endpoint.claim)", handler: endpoint.name,
                 fields: [("file", endpoint.file), ("address", options.bindAddress ?? "*")])
         let summary = LoopTimer(loop: loop)
-        summary.start(after: Self.refusalSummaryMilliseconds, repeat: Self.refusalSummaryMilliseconds) {
-            [unowned self] in logRefusals()
+        summary.start(after: Self.refusalSummaryMilliseconds, repeat: Self.refusalSummaryMilliseconds) { [weak self] in
+            self?.logRefusals()
         }
         summary.keepsLoopAlive = false
         refusalSummary = summary
@@ -102,7 +102,7 @@ final class HandlerInstance {
             let idle = UInt64(endpoint.limits.idleTimeoutMilliseconds)
             let sweep = LoopTimer(loop: loop)
             let interval = max(50, idle / 10)
-            sweep.start(after: interval, repeat: interval) { [unowned self] in closeIdleConnections(olderThan: idle) }
+            sweep.start(after: interval, repeat: interval) { [weak self] in self?.closeIdleConnections(olderThan: idle) }
             sweep.keepsLoopAlive = false
             idleSweep = sweep
         }
@@ -114,8 +114,8 @@ final class HandlerInstance {
         listener = nil
         udpSocket?.close()
         udpSocket = nil
-        runtime?.callClose { [unowned self] outcome in
-            if case .faulted = outcome { log.log(.warn, "close() failed", handler: endpoint.name) }
+        runtime?.callClose { [weak self] outcome in
+            if case .faulted = outcome, let self { self.log.log(.warn, "close() failed", handler: self.endpoint.name) }
         }
         if connections.isEmpty { onDrained?() }
     }
@@ -195,10 +195,10 @@ extension HandlerInstance: HandlerHost {
     func scheduleTimer(id: Int, afterMilliseconds: Double) {
         let timer = timers[id] ?? LoopTimer(loop: loop)
         timers[id] = timer
-        timer.start(after: UInt64(max(0, afterMilliseconds.rounded(.up)))) { [unowned self] in
-            guard let runtime else { return }
-            timers.removeValue(forKey: id)?.close()
-            check(runtime.fireTimer(id: id))
+        timer.start(after: UInt64(max(0, afterMilliseconds.rounded(.up)))) { [weak self] in
+            guard let self, let runtime = self.runtime else { return }
+            self.timers.removeValue(forKey: id)?.close()
+            self.check(runtime.fireTimer(id: id))
         }
     }
 
@@ -209,7 +209,7 @@ extension HandlerInstance: HandlerHost {
         do {
             // Most writes go to the kernel at once; only the rest is queued, without a copy: the runtime keeps
             // `bytes` alive until `deliverWritten` or the connection's close.
-            let written = try unsafe connection.tryWrite(bytes)
+            let written = try connection.tryWrite(bytes)
             guard written < bytes.count else { return written }
             try unsafe connection.write(UnsafeRawBufferPointer(rebasing: bytes[written...]), token: id)
             if connection.bufferedBytes > endpoint.limits.maxBufferedBytes {
@@ -293,10 +293,7 @@ extension HandlerInstance: UDPSocketDelegate {
 /// Routes one connection's libuv events to its handler's runtime, by connection id.
 private final class ConnectionEvents: TCPConnectionDelegate {
     let id: ConnectionID
-    /// Unowned, as the closures above capture the instance: the broker keeps every instance until its loop is closed,
-    /// so no event or timer of it comes later; and an object nothing references weakly has no side table, which
-    /// keeps retaining the instance, several times per message, cheap.
-    unowned let instance: HandlerInstance
+    weak var instance: HandlerInstance?
     private var hadError = false
 
     init(id: ConnectionID, instance: HandlerInstance) {
@@ -305,22 +302,22 @@ private final class ConnectionEvents: TCPConnectionDelegate {
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
-        instance.deliver { unsafe $0.deliverData(id, bytes) }
+        instance?.deliver { unsafe $0.deliverData(id, bytes) }
     }
 
-    func connectionDidReachEnd(_ connection: TCPConnection) { instance.deliver { $0.deliverEnd(id) } }
+    func connectionDidReachEnd(_ connection: TCPConnection) { instance?.deliver { $0.deliverEnd(id) } }
 
     func connection(_ connection: TCPConnection, didFail error: LoopError) {
         hadError = true
-        instance.deliver { $0.deliverError(id, code: error.code, message: "\(error.operation) \(error.code)") }
+        instance?.deliver { $0.deliverError(id, code: error.code, message: "\(error.operation) \(error.code)") }
     }
 
     func connection(_ connection: TCPConnection, didWrite byteCount: Int, token: Int, error: LoopError?) {
         guard error == nil else { return }
-        instance.deliver { $0.deliverWritten(id, byteCount: byteCount) }
+        instance?.deliver { $0.deliverWritten(id, byteCount: byteCount) }
     }
 
-    func connectionDidClose(_ connection: TCPConnection) { instance.closed(id, hadError: hadError) }
+    func connectionDidClose(_ connection: TCPConnection) { instance?.closed(id, hadError: hadError) }
 }
 
 extension HandlerInstance {

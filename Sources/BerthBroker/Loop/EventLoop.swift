@@ -17,10 +17,7 @@ internal import Synchronization
     private let runningThread = Atomic<UInt>(0)
     private(set) var isRunning = false
     /// True once `close()` returned: the loop and its memory are gone.
-    package var isClosed: Bool { hasClosed }
-    /// Private storage: Swift checks exclusivity at run time on every access of a stored property other modules can
-    /// see, and `now` reads this per message.
-    private var hasClosed = false
+    package private(set) var isClosed = false
 
     /// The one read buffer of this loop, handed to every read (it lives in `raw.pointee.data`).
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -157,7 +154,7 @@ internal import Synchronization
         precondition(status == 0, "uv_loop_close: \(LoopError(status: status, operation: "uv_loop_close"))")
         unsafe raw.deallocate()
         unsafe readBuffer.deallocate()
-        hasClosed = true
+        isClosed = true
     }
 
     /// How many handles the loop holds besides its inbox, closing ones included (0 once closed).

@@ -24,21 +24,14 @@ package protocol TCPConnectionDelegate: AnyObject {
     package let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_tcp_t>
     /// Held strongly until `connectionDidClose`, then set to nil.
-    package var delegate: (any TCPConnectionDelegate)? {
-        get { storedDelegate }
-        set { storedDelegate = newValue }
-    }
-    // Private storage behind `delegate` and `lastActivity`: Swift checks exclusivity at run time on every access of
-    // a stored property other modules can see, and every read and write uses these.
-    private var storedDelegate: (any TCPConnectionDelegate)?
-    private var lastTransfer: UInt64
+    package var delegate: (any TCPConnectionDelegate)?
     package let remote: SocketAddress
     package let local: SocketAddress
     package private(set) var isReading = false
     /// The peer's FIN arrived (`connectionDidReachEnd` ran).
     package private(set) var hasReceivedEnd = false
     /// The loop time (ms) of the last bytes read or written: what idle timeouts measure.
-    package var lastActivity: UInt64 { lastTransfer }
+    package private(set) var lastActivity: UInt64
     private var state = State.open
     private var shutdownState = ShutdownState.none
     private var hasFailed = false
@@ -60,7 +53,7 @@ package protocol TCPConnectionDelegate: AnyObject {
         }
         unsafe self.handle = handle
         self.loop = loop
-        lastTransfer = loop.now
+        lastActivity = loop.now
         unsafe adopt(handlePointer(handle), by: self)
     }
 
@@ -111,7 +104,7 @@ package protocol TCPConnectionDelegate: AnyObject {
 
     private func didRead(_ count: Int, _ base: UnsafeMutablePointer<CChar>?) {
         if count > 0 {
-            lastTransfer = loop.now
+            lastActivity = loop.now
             unsafe delegate?.connection(self, didRead: UnsafeRawBufferPointer(start: base, count: count))
         } else if count == Int(UV_EOF.rawValue) {
             hasReceivedEnd = true
@@ -143,7 +136,7 @@ package protocol TCPConnectionDelegate: AnyObject {
         var buffer = unsafe uv_buf_t(
             base: UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: CChar.self)), len: bytes.count)
         let status = unsafe uv_try_write(streamPointer(handle), &buffer, 1)
-        if status > 0 { lastTransfer = loop.now }
+        if status > 0 { lastActivity = loop.now }
         if status >= 0 { return Int(status) }
         if status == UV_EAGAIN.rawValue { return 0 }
         throw LoopError(status: status, operation: "uv_try_write")
@@ -192,7 +185,7 @@ package protocol TCPConnectionDelegate: AnyObject {
     private func writeDidComplete(_ request: UnsafeMutablePointer<WriteRequest>, status: Int32) {
         let (byteCount, token) = unsafe (request.pointee.byteCount, request.pointee.token)
         unsafe WriteRequest.free(request)
-        if status == 0 { lastTransfer = loop.now }
+        if status == 0 { lastActivity = loop.now }
         let error = status == 0 ? nil : LoopError(status: status, operation: "uv_write")
         delegate?.connection(self, didWrite: byteCount, token: token, error: error)
         if let error, !error.isCancellation { fail(error) }

@@ -15,13 +15,7 @@ package protocol UDPSocketDelegate: AnyObject {
     package let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_udp_t>
     /// Held strongly until the socket is closed, then set to nil.
-    package var delegate: (any UDPSocketDelegate)? {
-        get { storedDelegate }
-        set { storedDelegate = newValue }
-    }
-    /// Private storage: Swift checks exclusivity at run time on every access of a stored property other modules can
-    /// see, and every datagram reads this.
-    private var storedDelegate: (any UDPSocketDelegate)?
+    package var delegate: (any UDPSocketDelegate)?
     /// The address actually bound: "::" for a dual-stack socket, the kernel's port for port 0.
     package let localAddress: SocketAddress
     /// The socket is AF_INET6, so IPv4 destinations go out IPv4-mapped.

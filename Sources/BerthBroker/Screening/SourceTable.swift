@@ -45,7 +45,7 @@ package struct SourceTable<State> {
     package mutating func withState<Result>(
         _ key: Key, now: UInt64 = 0, make: () -> State, _ update: (inout State) -> Result
     ) -> Result {
-        if let slot = slot(of: key) {
+        if let slot = index[key] {
             moveToFront(slot)
             slots[slot].lastUsed = now
             return update(&slots[slot].state)
@@ -72,15 +72,8 @@ package struct SourceTable<State> {
 
     /// Changes an existing source without touching its recency; absent sources (evicted) are left alone.
     package mutating func ifPresent(_ key: Key, _ update: (inout State) -> Void) {
-        guard let slot = slot(of: key) else { return }
+        guard let slot = index[key] else { return }
         update(&slots[slot].state)
-    }
-
-    /// Where `key` is, if present. The most recently used source comes first, without hashing: a run of datagrams
-    /// from one sender is the common case.
-    private func slot(of key: Key) -> Int? {
-        if head >= 0, slots[head].key == key { return head }
-        return index[key]
     }
 
     /// Forgets sources unused since `now - idle` whose state `isIdle` allows (no open connections), oldest first;

@@ -2,9 +2,7 @@ extension GlobalsScript {
     /// `Buffer`: a Uint8Array subclass with the Node API handlers use; UTF-8 goes through native code.
     static let buffer = #"""
         class FastBuffer extends Uint8Array {}
-        // The empty buffer keeps alive the shape every Buffer starts with (QuickJS frees a shape with the last object
-        // that has it), so that the runtime's Buffer per message allocates no shape.
-        hostRegisterBuffer(FastBuffer, Uint8Array, new FastBuffer(0));
+        hostRegisterBuffer(FastBuffer, Uint8Array);
 
         const kMaxLength = 2 ** 32;
         const uint8Subarray = Uint8Array.prototype.subarray;

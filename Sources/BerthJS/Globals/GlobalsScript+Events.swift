@@ -41,13 +41,11 @@ extension GlobalsScript {
         };
 
         // A listener's returned promise that rejects, on an emitter with captureRejections, reaches the emitter's
-        // Symbol.for('nodejs.rejection') method, or its 'error' event. emitOne passes its one argument instead of
-        // `args`: most listeners return no promise, and then no array is made.
-        function addCatch(emitter, promise, type, args, argument) {
+        // Symbol.for('nodejs.rejection') method, or its 'error' event.
+        function addCatch(emitter, promise, type, args) {
           try {
             const then = promise.then;
             if (typeof then === 'function') {
-              args ??= [argument];
               then.call(promise, undefined, (error) => nextTick(emitRejection, emitter, error, [type, args]));
             }
           } catch (error) {
@@ -109,9 +107,7 @@ extension GlobalsScript {
           const handler = emitter._events[type];
           if (typeof handler !== 'function') return handler === undefined ? false : emitter.emit(type, argument);
           const result = handler.call(emitter, argument);
-          if (result !== undefined && result !== null && emitter[kCapture]) {
-            addCatch(emitter, result, type, undefined, argument);
-          }
+          if (result !== undefined && result !== null && emitter[kCapture]) addCatch(emitter, result, type, [argument]);
           return true;
         }
 

@@ -4,7 +4,6 @@ extension GlobalsScript {
     static let hooks = #"""
         let handleFunction;
         let messageFunction;
-        let rinfoShapes;
         let handlerContext;
         const lastAddresses = { local: '', remote: '' };
 
@@ -16,17 +15,17 @@ extension GlobalsScript {
           throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
         }
 
-        // ctx.reply for UDP handlers: sends from the handler's bound socket to rinfo's address and port. hostSend
-        // checks the address (a string) and the port (an integer in 1...65535) and sends nothing when either is wrong.
+        // ctx.reply for UDP handlers: sends from the handler's bound socket to rinfo's address and port.
         function reply(data, rinfo) {
-          // datagramBytes' own first two checks, inline: bytes, the common case, need no call.
-          const bytes = typeof data !== 'string' && data instanceof Uint8Array ? data : datagramBytes(data);
+          const bytes = datagramBytes(data);
           if (rinfo === null || typeof rinfo !== 'object') throw invalidArgType('rinfo', 'of type object', rinfo);
           const { address, port } = rinfo;
-          if (hostSend(bytes, address, port)) return;
           if (typeof address !== 'string') throw invalidArgType('rinfo.address', 'of type string', address);
-          throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
-            `Port should be > 0 and < 65536. Received ${inspect(port)}.`);
+          if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+            throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
+              `Port should be > 0 and < 65536. Received ${inspect(port)}.`);
+          }
+          hostSend(bytes, address, port);
         }
 
         return {
@@ -51,12 +50,6 @@ extension GlobalsScript {
           start(handle, message) {
             handleFunction = handle;
             messageFunction = message;
-            // QuickJS frees a shape with the last object that has it: these objects keep alive the shapes a rinfo
-            // passes through, `{}` to `{address, family, port, size}`, so that making one allocates no shape.
-            if (message !== undefined) {
-              rinfoShapes = [{}, { address: '' }, { address: '', family: '' }, { address: '', family: '', port: 0 },
-                { address: '', family: '', port: 0, size: 0 }];
-            }
           },
 
           lifecycle(kind, fn) {
@@ -82,7 +75,7 @@ extension GlobalsScript {
             if (isThenable(result)) result.then(undefined, (error) => Socket.fault(socket, error, 'handle()'));
           },
 
-          data(id, chunk, length) { sockets.get(id)?.[kOnData](chunk, length); },
+          data(id, chunk) { sockets.get(id)?.[kOnData](chunk); },
           end(id) { sockets.get(id)?.[kOnEnd](); },
           written(id, count) { sockets.get(id)?.[kOnWritten](count); },
           error(id, code, message) {
@@ -97,12 +90,9 @@ extension GlobalsScript {
           close(id, hadError) { sockets.get(id)?.[kOnClose](hadError); },
           destroy(id) { sockets.get(id)?.destroy(); },
 
-          datagram(chunk, address, isIPv6, port, size) {
-            const rinfo = { address, family: isIPv6 ? 'IPv6' : 'IPv4', port, size };
-            const result = messageFunction(chunk, rinfo, handlerContext);
-            if (result !== undefined && isThenable(result)) {
-              result.then(undefined, (error) => reportFault(error, 'message()'));
-            }
+          datagram(chunk, address, family, port) {
+            const result = messageFunction(chunk, { address, family, port, size: chunk.length }, handlerContext);
+            if (isThenable(result)) result.then(undefined, (error) => reportFault(error, 'message()'));
           },
 
           timer: fireTimer,

@@ -118,10 +118,9 @@ extension GlobalsScript {
 
           // Reading.
 
-          // `length` is chunk.length, which the runtime passes along: reading it is a getter call.
-          [kOnData](chunk, length) {
+          [kOnData](chunk) {
             if (this.#destroyed) return;
-            this.#bytesRead += length;
+            this.#bytesRead += chunk.length;
             if (this.#timeout !== 0) this.#touch();
             if (this.#flowing === true && this.#readLength === 0) {
               if (this.#decoder === null) emitOne(this, 'data', chunk);
@@ -130,7 +129,7 @@ extension GlobalsScript {
             }
             if (this.#readBuffer === noChunks) this.#readBuffer = [];
             this.#readBuffer.push(chunk);
-            this.#readLength += length;
+            this.#readLength += chunk.length;
             if (this.#readLength >= highWaterMark || this.#flowing === false) this.#stopReading();
             if (this.#flowing === true) this.#scheduleFlush();
           }

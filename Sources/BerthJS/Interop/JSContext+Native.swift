@@ -76,13 +76,6 @@ private func nativeTrampoline(
         return unsafe JS_ToBool(context, value) != 0
     }
 
-    /// True when argument `index` is `value` itself: the same object or string, not merely an equal one.
-    func isIdentical(_ index: Int, to value: borrowing JSRef) -> Bool {
-        guard let argument = unsafe raw(index) else { return false }
-        return unsafe cqjs_tag(argument) == cqjs_tag(value.raw)
-            && cqjs_object_identity(argument) == cqjs_object_identity(value.raw)
-    }
-
     func isString(_ index: Int) -> Bool { tag(index) == JS_TAG_STRING || tag(index) == JS_TAG_STRING_ROPE }
 
     func string(_ index: Int) -> String? {

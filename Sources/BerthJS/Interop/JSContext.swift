@@ -7,9 +7,8 @@ internal import CQuickJS
     let raw: OpaquePointer
     /// Answers QuickJS's module requests (normalize a specifier, load a module); weak: the host owns the context.
     weak var moduleHost: (any JSModuleHost)?
-    /// Runs the functions made by `newNativeFunction`; unowned: the host owns the context and clears this before it
-    /// goes. Not weak: a weak reference gives the host a side table, which makes every retain of it slower.
-    unowned var nativeHost: (any JSNativeHost)?
+    /// Runs the functions made by `newNativeFunction`; weak: the host owns the context.
+    weak var nativeHost: (any JSNativeHost)?
     /// Initializers of the C modules made by `newCModule`, keyed by their module definition.
     var cModuleInitializers: [JSModule: (JSContext, JSModule) -> Bool] = [:]
     /// The C module whose missing export stops `linkedNamespace(of:)` after linking; made on first use.

@@ -24,8 +24,7 @@ static inline int cqjs_gpn_enumerable_strings(void) { return JS_GPN_STRING_MASK 
 // JS_PROP_C_W_E is a macro too: the flags of an ordinary data property (CreateDataProperty's).
 static inline int cqjs_prop_enumerable_data(void) { return JS_PROP_C_W_E; }
 
-// JS_VALUE_GET_PTR is a macro; an object's or string's address identifies it while it lives (the clone codec's memo
-// key; ctx.reply's check for the very address string a datagram came with).
+// JS_VALUE_GET_PTR is a macro; an object's address identifies it while it lives (the clone codec's memo key).
 static inline uintptr_t cqjs_object_identity(JSValueConst v) { return (uintptr_t)JS_VALUE_GET_PTR(v); }
 
 // JS_ThrowInternalError is variadic (printf-style); Swift cannot call C variadics, so the message goes through "%s".
