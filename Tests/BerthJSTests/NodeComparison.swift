@@ -4,10 +4,10 @@ import Testing
 
 @testable import BerthJS
 
-/// Runs the same ES module in Node (/usr/bin/node, the reference) and in a berth handler runtime, and compares what
+/// Runs the same ES module in Node (Node 20, the reference) and in a berth handler runtime, and compares what
 /// each printed with console.log, line by line.
 enum NodeComparison {
-    static let node = "/usr/bin/node"
+    static let node = NodePeer.executable
 
     /// `show(value)`: one line naming the value's type and content, the same in both engines; `check(fn)` prints
     /// `show(fn())` or the code and name of what it throws.

@@ -112,8 +112,12 @@ package enum FreePort {
 
 /// Runs a Node.js script as a network peer (Node's `net` and `dgram`); its stdout is the result.
 package enum NodePeer {
+    /// Node 20 or newer: Debian's path, or where `scripts/setup.sh` links it when the machine had none.
+    package static let executable =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/node") ? "/usr/bin/node" : "/usr/local/bin/node"
+
     package static func run(_ script: String, arguments: [String] = [], timeout: TimeInterval = 60) throws -> Subprocess.Result {
-        try Subprocess.run("/usr/bin/node", ["-e", script] + arguments, timeout: timeout)
+        try Subprocess.run(executable, ["-e", script] + arguments, timeout: timeout)
     }
 }
 
