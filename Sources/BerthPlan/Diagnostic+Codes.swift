@@ -9,6 +9,7 @@ extension Diagnostic.Code {
     package static let grammarNestedEntry = Self(rawValue: "grammar.nested-entry")
     package static let grammarPortConflict = Self(rawValue: "grammar.port-conflict")
     package static let grammarNoEntries = Self(rawValue: "grammar.no-entries")
+    package static let grammarSuffix = Self(rawValue: "grammar.suffix")
 
     // The manifest.
     package static let manifestMissing = Self(rawValue: "manifest.missing")
@@ -56,7 +57,7 @@ extension Diagnostic.Code {
     /// Every code berth can emit, in catalogue order (grouped, then as listed above).
     package static let all: [Self] = [
         .grammarTransport, .grammarPort, .grammarPortRange, .grammarName, .grammarNotAFile, .grammarNestedEntry,
-        .grammarPortConflict, .grammarNoEntries,
+        .grammarPortConflict, .grammarNoEntries, .grammarSuffix,
         .manifestMissing, .manifestSyntax, .manifestDuplicateKey, .manifestType, .manifestUnknownKey,
         .manifestVersion, .manifestSelector, .manifestSelectorUnmatched, .manifestKeyNotApplicable,
         .manifestCIDRSyntax, .manifestCIDRHostBits, .manifestCIDRPrefixLength, .manifestCIDRMapped,
