@@ -43,6 +43,7 @@ extension Diagnostic.Code {
     package static let moduleImportNotFound = Self(rawValue: "module.import-not-found")
     package static let moduleOutsideFolder = Self(rawValue: "module.outside-folder")
     package static let moduleUnknownBuiltin = Self(rawValue: "module.unknown-builtin")
+    package static let moduleUndefinedGlobal = Self(rawValue: "module.undefined-global")
 
     // TLS references.
     package static let tlsUDP = Self(rawValue: "tls.udp")
@@ -65,6 +66,7 @@ extension Diagnostic.Code {
         .manifestLimitRange, .manifestRate, .manifestDuration, .manifestLimitOrder,
         .moduleUnreadable, .moduleSyntax, .moduleMissingExport, .moduleExportNotFunction,
         .moduleOtherTransportExport, .moduleImportNotFound, .moduleOutsideFolder, .moduleUnknownBuiltin,
+        .moduleUndefinedGlobal,
         .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
         .tlsNotYetValid,
     ]
