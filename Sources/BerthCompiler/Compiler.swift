@@ -57,6 +57,8 @@ struct Compilation {
     struct Candidate {
         var fileName: String
         var parsed: HandlerFileName?
+        /// For a file named almost like an entry (`stats.udp.9001.js`): the entry name it was probably meant to have.
+        var intended: String?
         /// Indices of the manifest selectors that match it, least specific first, then in manifest order.
         var selectors: [Int] = []
         /// Error codes that refuse this entry; empty means it is served.

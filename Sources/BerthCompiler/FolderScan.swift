@@ -22,6 +22,8 @@ struct FolderScan {
     var root: String
     var entries: [Entry] = []
     var nestedEntries: [String] = []
+    /// Other top-level names that are not directories, such as supporting code: checked for near-miss entry names.
+    var otherFiles: [String] = []
     var hasManifest = false
 
     static let manifestName = "manifest.json"
@@ -47,6 +49,8 @@ struct FolderScan {
                 scan.entries.append(Entry(fileName: name, kind: classify(path: path, type: type, root: root)))
             } else if type == .typeDirectory {
                 scan.collectNested(directory: name, depth: 1)
+            } else {
+                scan.otherFiles.append(name)
             }
         }
         return scan

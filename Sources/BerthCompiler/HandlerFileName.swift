@@ -104,6 +104,33 @@ package struct HandlerFileName: Hashable, Sendable {
         return .valid(HandlerFileName(name: nameToken, transport: transport, port: port))
     }
 
+    /// For a top-level file that is not an entry but is plainly meant to be one, `<name>.<tcp|udp>.<digits>` followed
+    /// by something other than exactly `.port.js` (`.js`, `.port`, `.port.mjs`, `.PORT.JS`, `.port.ts`): the entry
+    /// name it was probably meant to have. Anything else (`util.js`, `notes.txt`, `echo.tcp.7000.port.js.bak`) is nil.
+    package static func intendedEntry(for fileName: String) -> String? {
+        let tokens = fileName.split(separator: ".", omittingEmptySubsequences: false)
+        let tail = tokens.suffix(2).map { $0.lowercased() }
+        let stemCount: Int
+        if tail.count == 2, tail[0] == "port", scriptExtensions.contains(tail[1]) {
+            stemCount = tokens.count - 2  // `.port.mjs`, `.port.JS`, `.PORT.js`
+        } else if let last = tail.last, last == "port" || scriptExtensions.contains(last) {
+            stemCount = tokens.count - 1  // `.js` without `.port`, `.port` without `.js`
+        } else {
+            return nil
+        }
+        guard stemCount >= 3 else { return nil }
+        let port = tokens[stemCount - 1]
+        let transport = tokens[stemCount - 2].lowercased()
+        let name = tokens[..<(stemCount - 2)].joined(separator: ".")
+        guard Transport(rawValue: transport) != nil, !port.isEmpty, port.allSatisfy(\.isASCIIDigit), !name.isEmpty
+        else { return nil }
+        let digits = port.drop { $0 == "0" }
+        return "\(name).\(transport).\(digits.isEmpty ? "0" : digits)\(suffix)"
+    }
+
+    /// Extensions of JavaScript and its dialects: a near-miss entry ends in one of them.
+    static let scriptExtensions: Set<String> = ["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx"]
+
     /// The label rule shared by file names and manifest selectors. Over UTF-8 bytes: any byte outside ASCII already
     /// breaks the rule, and characters cost a grapheme break each.
     package static func isValidName(_ name: some StringProtocol) -> Bool {

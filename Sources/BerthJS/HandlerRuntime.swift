@@ -117,7 +117,7 @@ package final class HandlerRuntime {
         runtime.enter()
         let record: ModuleLoader.Record
         switch loader.loadEntry(entry) {
-        case .refused(let problem): throw HandlerLoadError("\(name): \(Self.describe(problem))")
+        case .refused(let problem): throw HandlerLoadError("\(name): \(problem.description)")
         case .loaded(let loaded): record = loaded
         }
         if loader.isPoisoned {
@@ -126,7 +126,7 @@ package final class HandlerRuntime {
         }
         let problems = loader.graph(of: record).flatMap(\.problems)
         guard problems.isEmpty, let compiled = record.module else {
-            throw HandlerLoadError("\(name): " + problems.map(Self.describe).joined(separator: "\n"))
+            throw HandlerLoadError("\(name): " + problems.map(\.description).joined(separator: "\n"))
         }
 
         runtime.arm(milliseconds: cpuBudgetMilliseconds)
@@ -138,7 +138,12 @@ package final class HandlerRuntime {
             if promise.isException {
                 thrown = context.takeException()
             } else {
-                drainJobs(context)
+                // The evaluation's rejection is the load failure, thrown below: not also an unhandled rejection.
+                drainJobs(context) {
+                    if context.promiseState(promise) == .rejected {
+                        context.forgetRejections(withReason: context.promiseResult(promise))
+                    }
+                }
                 switch context.promiseState(promise) {
                 case .rejected: thrown = JSError(context.promiseResult(promise))
                 case .pending: pending = true
@@ -205,15 +210,6 @@ package final class HandlerRuntime {
             }
         }
         return true
-    }
-
-    private static func describe(_ problem: ModuleProblem) -> String {
-        var location = problem.file
-        if let line = problem.line {
-            location += ":\(line)"
-            if let column = problem.column { location += ":\(column)" }
-        }
-        return "\(location): \(problem.message)"
     }
 
     // MARK: Lifecycle
@@ -522,10 +518,12 @@ package final class HandlerRuntime {
 
     /// Runs the job queue dry, logging what throws, then logs the rejections nothing handled. A rejection with the
     /// interrupt's error is left out: the budget fault already names it.
-    private func drainJobs(_ context: JSContext) {
+    /// `beforeLogging` runs once the jobs ran, to forget rejections the caller reports itself.
+    private func drainJobs(_ context: JSContext, beforeLogging: () -> Void = {}) {
         context.runtime.executePendingJobs { failed in
             host?.log(.error, faultMessage(failed.takeException(), .named("a job"), nil))
         }
+        beforeLogging()
         for rejection in context.takeUnhandledRejections() {
             let error = JSError(rejection.reason)
             if error.isInterrupt && context.runtime.wasInterrupted { continue }

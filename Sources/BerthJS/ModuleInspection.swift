@@ -25,7 +25,7 @@ package struct ModuleInspection: Sendable {
 }
 
 /// A reason an entry's module graph cannot load: located in the file that has it (the importing file, for imports).
-package struct ModuleProblem: Hashable, Sendable {
+package struct ModuleProblem: Hashable, Sendable, CustomStringConvertible {
     package enum Kind: Hashable, Sendable {
         /// The file does not compile: a syntax error, a missing or ambiguous named import, or too deep / too large.
         case syntax
@@ -37,6 +37,8 @@ package struct ModuleProblem: Hashable, Sendable {
         case unknownBuiltin
         /// The file exists inside the folder but cannot be read as a module (permissions, not a regular file, size).
         case unreadable
+        /// A call of a global that berth's runtime does not define (`require`, `fetch`); `specifier` holds its name.
+        case undefinedGlobal
     }
 
     package var kind: Kind
@@ -55,5 +57,15 @@ package struct ModuleProblem: Hashable, Sendable {
     ) {
         (self.kind, self.file, self.line, self.column, self.message, self.specifier) =
             (kind, file, line, column, message, specifier)
+    }
+
+    /// `file:line:col: message`, as logs and errors thrown at run time name it.
+    package var description: String {
+        var location = file
+        if let line {
+            location += ":\(line)"
+            if let column { location += ":\(column)" }
+        }
+        return "\(location): \(message)"
     }
 }

@@ -75,9 +75,15 @@ package final class ModuleInspector {
                 retry: true, cause: loader.poisonCause)
         }
         let graph = loader.graph(of: record)
+        let (reached, callProblems) = Self.followCalls(from: graph, loader: loader)
+        if loader.isPoisoned {
+            return Outcome(
+                inspection: ModuleInspection(files: [entry], problems: []), needsFreshContext: true,
+                retry: true, cause: loader.poisonCause)
+        }
         var inspection = ModuleInspection(
-            files: Array(Set(graph.map(\.relativePath) + [entry])).sorted(),
-            problems: Self.unique(graph.flatMap(\.problems)))
+            files: Array(Set((graph + reached).map(\.relativePath) + [entry])).sorted(),
+            problems: Self.unique(graph.flatMap(\.problems) + callProblems + reached.flatMap(\.problems)))
         guard inspection.problems.isEmpty, let module = record.module else { return Outcome(inspection: inspection) }
         do {
             links += 1
@@ -122,6 +128,53 @@ package final class ModuleInspector {
             exports[name] = value.isFunction ? .function : .notFunction(value.typeName)
         }
         return exports
+    }
+
+    /// Follows what the graph's sources show beyond static imports (`StaticCalls`): each `import("./literal.js")` is
+    /// resolved and its file compiled with its own graph, as a static import would be, and calls of globals berth
+    /// does not define are problems. Returns the records reached only that way, and the problems found.
+    private static func followCalls(
+        from graph: [ModuleLoader.Record], loader: ModuleLoader
+    ) -> (reached: [ModuleLoader.Record], problems: [ModuleProblem]) {
+        var records = graph
+        var seen = Set(graph.map(\.name))
+        var problems: [ModuleProblem] = []
+        var next = 0
+        while next < records.count, !loader.isPoisoned {
+            let record = records[next]
+            next += 1
+            for finding in record.calls {
+                let (line, column) = SourceText.lineAndColumn(at: finding.offset, in: record.source)
+                func problem(_ kind: ModuleProblem.Kind, _ message: String, _ specifier: String) -> ModuleProblem {
+                    ModuleProblem(
+                        kind: kind, file: record.relativePath, line: line, column: column, message: message,
+                        specifier: specifier)
+                }
+                switch finding.kind {
+                case .undefinedGlobal(let name):
+                    problems.append(
+                        problem(
+                            .undefinedGlobal,
+                            "\(record.relativePath) calls \(name)(), which berth's handlers do not have: "
+                                + "it throws a ReferenceError when reached", name))
+                case .dynamicImport(let specifier):
+                    switch loader.resolve(specifier, from: record) {
+                    case .builtin: continue
+                    case .problem(let kind, let message): problems.append(problem(kind, message, specifier))
+                    case .file(let path):
+                        switch loader.loadEntry(loader.folder.relative(path)) {
+                        case .refused(let refusal):
+                            problems.append(problem(refusal.kind, refusal.message, specifier))
+                        case .loaded(let target):
+                            for reached in loader.graph(of: target) where seen.insert(reached.name).inserted {
+                                records.append(reached)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (Array(records.dropFirst(graph.count)), problems)
     }
 
     /// The problems in first-seen order without repeats (a file reached twice reports once).

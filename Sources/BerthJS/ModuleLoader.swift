@@ -37,6 +37,8 @@ final class ModuleLoader: JSModuleHost {
         /// Each import specifier with the module name it resolved to (a file, a built-in, or the stand-in).
         var requests: [(specifier: String, name: String)] = []
         var problems: [ModuleProblem] = []
+        /// Dynamic imports and calls of missing globals in the source, found once however many entries reach it.
+        lazy var calls = StaticCalls.findings(in: source)
 
         init(path: String, relativePath: String, source: [UInt8]) {
             (name, self.path, self.relativePath, self.source) = ("./" + relativePath, path, relativePath, source)
@@ -57,6 +59,13 @@ final class ModuleLoader: JSModuleHost {
     private(set) var isPoisoned = false
     private(set) var poisonCause: JSError?
     private var unresolved: JSModule
+    /// True while `loadEntry` compiles an entry and its static imports. Any other request is a dynamic `import()`
+    /// made by running code, which fails with the problem itself instead of resolving to the stand-in.
+    private var isLoadingEntry = false
+    /// How many `compile` calls are under way: at zero, a request comes from running code (a dynamic `import()`).
+    private var compileDepth = 0
+    /// Stand-in module names of imports that failed at run time, with their problem (see `moduleName`).
+    private var runtimeProblems: [String: ModuleProblem] = [:]
 
     /// Declares the built-in modules in `context` (`initializeBuiltin` runs if one is evaluated) and becomes the
     /// context's module host. The context must be fresh: its modules are this loader's.
@@ -103,6 +112,8 @@ final class ModuleLoader: JSModuleHost {
             return refuse(.unreadable, "cannot read \(relativePath): \(HandlerFolder.describe(errno: code))")
         }
         if let record = records["./" + folder.relative(path)] { return .loaded(record) }
+        isLoadingEntry = true
+        defer { isLoadingEntry = false }
         switch sources.read(path, in: folder) {
         case .failure(let failure): return refuse(.unreadable, "cannot read \(relativePath): \(failure.description)")
         case .success(let source):
@@ -132,7 +143,17 @@ final class ModuleLoader: JSModuleHost {
     func moduleName(for specifier: String, importedBy importerName: String) -> String {
         guard let importer = records[importerName] else { return Self.unresolvedName }
         importer.isResolvingImports = true
+        let problemCount = importer.problems.count
         let name = resolveName(for: specifier, importer: importer)
+        if !isLoadingEntry {
+            // Running code asked (a dynamic import, or a static one of the module it imports): nothing is recorded per
+            // request, and a failure resolves to a stand-in of its own that throws the problem, with file and line.
+            // One per importer and specifier, so a handler retrying an import adds no module.
+            guard importer.problems.count > problemCount, let problem = importer.problems.popLast() else { return name }
+            let standIn = "\(Self.unresolvedName)/\(importer.relativePath)/\(specifier)"
+            runtimeProblems[standIn] = problem
+            return standIn
+        }
         importer.requests.append((specifier, name))
         return name
     }
@@ -168,8 +189,23 @@ final class ModuleLoader: JSModuleHost {
 
     func module(named name: String, in context: JSContext) -> JSModule? {
         if name == Self.unresolvedName { return unresolved }
+        if let problem = runtimeProblems[name] {
+            return context.newCModule(name: name, exports: []) { context, _ in
+                _ = context.throwTypeError(problem.description)
+                return false
+            }
+        }
         guard let record = records[name] else {
             context.throwInternalError("berth's module loader was asked for \(name), which it never resolved")
+            return nil
+        }
+        if let module = record.module { return module }
+        if !isLoadingEntry, compileDepth == 0, record.failedToCompile || compile(record) == nil, !isPoisoned,
+            let problem = record.problems.last
+        {
+            // A file that a dynamic import() names and that does not compile fails that import with its syntax error.
+            // Safe only here, at the top of the request: no module exists for QuickJS to have resolved half-way.
+            _ = context.throwTypeError(problem.description)
             return nil
         }
         if let module = record.module { return module }
@@ -185,6 +221,8 @@ final class ModuleLoader: JSModuleHost {
     // MARK: Compiling
 
     private func compile(_ record: Record) -> JSModule? {
+        compileDepth += 1
+        defer { compileDepth -= 1 }
         do {
             let module = try context.compileModule(record.source, name: record.name)
             record.module = module

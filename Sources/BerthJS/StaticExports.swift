@@ -44,6 +44,19 @@ enum StaticExports {
         return kinds
     }
 
+    /// The index of the bracket in `tokens` that closes the one at `open`.
+    static func closing(_ open: Int, in tokens: [Token]) -> Int? {
+        var depth = 0
+        for index in open..<tokens.count {
+            if tokens[index].isOpener { depth += 1 }
+            if tokens[index].isCloser {
+                depth -= 1
+                if depth == 0 { return index }
+            }
+        }
+        return nil
+    }
+
     /// A token: its kind and the byte range it spans (12 bytes, so a large file's tokens stay small).
     struct Token {
         enum Kind: UInt8 { case word, number, string, template, regex, punctuator }
@@ -151,18 +164,7 @@ enum StaticExports {
             }
         }
 
-        /// The index of the bracket that closes the one at `open`.
-        func closing(_ open: Int) -> Int? {
-            var depth = 0
-            for index in open..<tokens.count {
-                if tokens[index].isOpener { depth += 1 }
-                if tokens[index].isCloser {
-                    depth -= 1
-                    if depth == 0 { return index }
-                }
-            }
-            return nil
-        }
+        func closing(_ open: Int) -> Int? { StaticExports.closing(open, in: tokens) }
 
         /// `function [*] [name] (…) {…}` starting at `start`: the index of the body's closing brace.
         func functionEnd(_ start: Int) -> Int? {

@@ -9,6 +9,7 @@ extension Diagnostic.Code {
     package static let grammarNestedEntry = Self(rawValue: "grammar.nested-entry")
     package static let grammarPortConflict = Self(rawValue: "grammar.port-conflict")
     package static let grammarNoEntries = Self(rawValue: "grammar.no-entries")
+    package static let grammarSuffix = Self(rawValue: "grammar.suffix")
 
     // The manifest.
     package static let manifestMissing = Self(rawValue: "manifest.missing")
@@ -42,6 +43,7 @@ extension Diagnostic.Code {
     package static let moduleImportNotFound = Self(rawValue: "module.import-not-found")
     package static let moduleOutsideFolder = Self(rawValue: "module.outside-folder")
     package static let moduleUnknownBuiltin = Self(rawValue: "module.unknown-builtin")
+    package static let moduleUndefinedGlobal = Self(rawValue: "module.undefined-global")
 
     // TLS references.
     package static let tlsUDP = Self(rawValue: "tls.udp")
@@ -56,7 +58,7 @@ extension Diagnostic.Code {
     /// Every code berth can emit, in catalogue order (grouped, then as listed above).
     package static let all: [Self] = [
         .grammarTransport, .grammarPort, .grammarPortRange, .grammarName, .grammarNotAFile, .grammarNestedEntry,
-        .grammarPortConflict, .grammarNoEntries,
+        .grammarPortConflict, .grammarNoEntries, .grammarSuffix,
         .manifestMissing, .manifestSyntax, .manifestDuplicateKey, .manifestType, .manifestUnknownKey,
         .manifestVersion, .manifestSelector, .manifestSelectorUnmatched, .manifestKeyNotApplicable,
         .manifestCIDRSyntax, .manifestCIDRHostBits, .manifestCIDRPrefixLength, .manifestCIDRMapped,
@@ -64,6 +66,7 @@ extension Diagnostic.Code {
         .manifestLimitRange, .manifestRate, .manifestDuration, .manifestLimitOrder,
         .moduleUnreadable, .moduleSyntax, .moduleMissingExport, .moduleExportNotFunction,
         .moduleOtherTransportExport, .moduleImportNotFound, .moduleOutsideFolder, .moduleUnknownBuiltin,
+        .moduleUndefinedGlobal,
         .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
         .tlsNotYetValid,
     ]

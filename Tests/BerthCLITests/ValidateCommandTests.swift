@@ -96,4 +96,44 @@ private let fixtures = "Tests/BerthCompilerTests/Fixtures"
         let forced = try BerthBinary.run(["validate", "--color", "always", folder])
         #expect(forced.standardOutput.contains("\u{1B}["))
     }
+
+    /// A manifest key and a file name carrying ESC, newlines, DEL, a C1 control and a bidi override: no view may put
+    /// them on the terminal or start a CI log line with them (`::error` is a GitHub workflow command).
+    @Test(arguments: ["text", "github", "json"])
+    func controlCharactersFromTheFolderAreEscaped(format: String) throws {
+        let folder = try TemporaryFolder()
+        let crafted = "\u{1B}[2J\r\n::error title=forged::pwned\u{7F}\u{9B}31m\u{202E}"
+        try folder.write("echo.tcp.7000.port.js", "export function handle(conn, ctx) {}\n")
+        try folder.write("x" + crafted + ".tcp.7001.port.js", "export function handle(conn, ctx) {}\n")
+        // JSON escapes for the C0 controls (raw ones are a syntax error), the others raw, as JSON allows.
+        let key = "\\u001b[2J\\r\\n::error title=forged::pwned\u{7F}\u{9B}31m\u{202E}"
+        try folder.write("manifest.json", #"{"version": 1, "handlers": {"echo": {"\#(key)": 1}}}"#)
+        let result = try BerthBinary.run(["validate", "--format", format, "."], in: folder.path)
+        #expect(result.status == 1)
+        let output = result.standardOutput
+        for forbidden in ["\u{1B}", "\r", "\u{7F}", "\u{9B}", "\u{202E}"] {
+            #expect(!output.contains(forbidden), "\(format) output holds \(forbidden.debugDescription)")
+        }
+        if format != "json" {
+            #expect(!output.split(separator: "\n").contains { $0.hasPrefix("::error title=forged") })
+        }
+        try Golden.expect(output, matches: PackagePaths.path("Tests/BerthCLITests/Golden/control-characters.\(format).txt"))
+    }
+
+    /// 20,000 diagnostics on one 350 KB line: each used to count the line's characters again (56 s for the text
+    /// format, 0.08 s for JSON in a release build). Linear output takes about 2 s in a debug build; the bound only
+    /// catches the quadratic kind.
+    @Test(arguments: ["text", "github"])
+    func manyDiagnosticsOnOneLongLineRenderInLinearTime(format: String) throws {
+        let folder = try TemporaryFolder()
+        try folder.write("echo.tcp.7000.port.js", "export function handle(conn, ctx) {}\n")
+        let prefixes = (0..<20_000).map { "\"10.\($0 / 256).\($0 % 256).1/24\"" }.joined(separator: ",")
+        try folder.write("manifest.json", #"{"version": 1, "defaults": {"allow": [\#(prefixes)]}}"#)
+        let start = ContinuousClock.now
+        let result = try BerthBinary.run(["validate", "--format", format, folder.path])
+        let elapsed = ContinuousClock.now - start
+        #expect(result.status == 1)
+        #expect(result.standardOutput.components(separatedBy: "cidr-host-bits").count - 1 == 20_000)
+        #expect(elapsed < .seconds(15), "\(format): \(elapsed)")
+    }
 }

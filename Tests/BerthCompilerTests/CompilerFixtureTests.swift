@@ -5,7 +5,8 @@ import Foundation
 import Testing
 
 /// One fixture folder per diagnostic code (`Fixtures/<code>/`), each with `expected.txt`: the diagnostics the folder
-/// must produce, with locations and hints. `UPDATE_GOLDEN=1 swift test` rewrites the goldens.
+/// must produce, with locations and hints. Folders named `case.<what>` are situations rather than codes; their
+/// goldens also list what is served and what is refused. `UPDATE_GOLDEN=1 swift test` rewrites the goldens.
 @Suite struct CompilerFixtureTests {
     static let fixtures = PackagePaths.path("Tests/BerthCompilerTests/Fixtures")
 
@@ -70,5 +71,17 @@ import Testing
         }
         try Golden.expect(Self.stable(Golden.render(plan.diagnostics), folder: folder),
                           matches: Self.fixtures + "/" + code + "/expected.txt")
+    }
+
+    static let cases = ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? [])
+        .filter { $0.hasPrefix("case.") }.sorted()
+
+    @Test(arguments: cases)
+    func caseMatchesGolden(fixture: String) throws {
+        let (plan, folder) = try Self.compile(fixture: fixture)
+        let served = plan.endpoints.map { "served: \($0.claim) \($0.file)\n" }.joined()
+        let refused = plan.refused.map { "refused: \($0.file) \($0.reasons.map(\.rawValue))\n" }.joined()
+        try Golden.expect(Self.stable(Golden.render(plan.diagnostics) + served + refused, folder: folder),
+                          matches: Self.fixtures + "/" + fixture + "/expected.txt")
     }
 }

@@ -53,4 +53,26 @@ import Testing
         // Each hint proposes the same, fully fixed name.
         #expect(problems.allSatisfy { $0.hint == "rename to my-echo.tcp.7000.port.js" })
     }
+
+    @Test(arguments: [
+        ("stats.udp.9001.js", "stats.udp.9001.port.js"),
+        ("stats.udp.9001.port.mjs", "stats.udp.9001.port.js"),
+        ("stats.udp.9001.port.cjs", "stats.udp.9001.port.js"),
+        ("stats.udp.9001.port.JS", "stats.udp.9001.port.js"),
+        ("stats.udp.9001.PORT.js", "stats.udp.9001.port.js"),
+        ("stats.udp.9001.port.ts", "stats.udp.9001.port.js"),
+        ("stats.udp.9001.port", "stats.udp.9001.port.js"),
+        ("Stats.UDP.09001.mjs", "Stats.udp.9001.port.js"),
+    ])
+    func nearMissesNameTheEntryTheyMeant(file: String, intended: String) {
+        #expect(HandlerFileName.intendedEntry(for: file) == intended)
+    }
+
+    @Test(arguments: [
+        "util.js", "lib.v2.js", "jquery.3.7.1.js", "echo.tcp.7000.port.js.bak", "notes.txt", "udp.9001.js",
+        "echo.http.8080.js", "echo.tcp.port.js.x", "tcp.7000.js", "README.md", "echo.tcp.70a.js",
+    ])
+    func ordinaryFilesAreNoNearMiss(file: String) {
+        #expect(HandlerFileName.intendedEntry(for: file) == nil)
+    }
 }

@@ -95,7 +95,24 @@ import Testing
         #expect(plan.refused.first?.reasons == [.manifestCIDRHostBits])
     }
 
+    /// Unknown keys, wrong types and a repeated selector are errors inside a selector: the README's rule holds for
+    /// them as for bad values (once, a typo under one selector refused every endpoint).
     @Test(arguments: [
+        #"{"version": 1, "handlers": {"ping": {"maxConnectionz": 5}}}"#,
+        #"{"version": 1, "handlers": {"ping": {"datagramRate": 5}}}"#,
+        #"{"version": 1, "handlers": {"ping": "open"}}"#,
+        #"{"version": 1, "handlers": {"ping": {"sourcePrefix": {"ipv5": 1}}}}"#,
+        #"{"version": 1, "handlers": {"ping": {"burst": 1, "burst": 2}}}"#,
+        #"{"version": 1, "handlers": {"ping": {}, "ping": {}}}"#,
+    ])
+    func aStructuralErrorInASelectorRefusesOnlyWhatItSelects(manifest: String) throws {
+        let plan = try compile(manifest)
+        #expect(plan.endpoints.map(\.claim) == ["tcp/7000", "udp/7000"])
+        #expect(plan.refused.map(\.file) == ["ping.udp.9000.port.js"])
+    }
+
+    @Test(arguments: [
+        #"{"version": 1, "defaults": {"maxConnectionz": 5}}"#,
         #"{"version": 1, "defaults": {"allow": ["10.0.0.1/8"]}}"#,
         #"{"version": 1, "defaults": {"allow": ["10.0.0.0/8"]}, "handler": {}}"#,
         #"{"version": 2}"#,

@@ -294,4 +294,44 @@ struct HandlerRuntimeTests {
         #expect(runtime.acceptConnection(1, peer) == .ok)
         #expect(fixture.host.text(1) == "42")
     }
+
+    /// A module that throws while it loads is reported once, by the load failure, not also as unhandled rejections
+    /// of the promises its evaluation passed through (a `require` call was logged three times).
+    @Test func aThrowAtLoadIsReportedOnce() throws {
+        let fixture = try HandlerFixture(["t.tcp.7000.port.js": "const fs = require('fs');\nexport function handle() {}"])
+        #expect(throws: HandlerLoadError.self) { _ = try fixture.runtime("t.tcp.7000.port.js") }
+        #expect(fixture.host.errors == [])
+    }
+
+    /// A dynamic import that fails at run time names the importing file, the line and the reason, whether the file is
+    /// missing, outside the folder, does not compile, or itself imports a missing file; retrying gives the same error.
+    @Test func failedDynamicImportsNameFileAndLine() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export async function handle(conn) {
+              for (const path of ['./missing.js', './missing.js', '../outside.js', './bad.js', './uses-missing.js']) {
+                try { await import(path); } catch (e) { conn.write(`${e.name}: ${e.message}\\n`); }
+              }
+              const { x } = await import('./good.js');
+              conn.write(`good ${x}\\n`);
+            }
+            """,
+            files: [
+                "bad.js": "export const = 1;",
+                "uses-missing.js": "import './nowhere.js';\nexport const y = 1;",
+                "good.js": "export const x = 42;",
+            ])
+        defer { runtime.unload() }
+        #expect(runtime.acceptConnection(1, peer) == .ok)
+        let lines = fixture.host.text(1).split(separator: "\n").map(String.init)
+        #expect(lines.count == 6, "\(lines)")
+        guard lines.count == 6 else { return }
+        #expect(lines[0].hasPrefix("TypeError: t.tcp.7000.port.js:") && lines[0].hasSuffix(
+            "cannot find './missing.js' imported by t.tcp.7000.port.js: there is no file missing.js"))
+        #expect(lines[1] == lines[0])
+        #expect(lines[2].contains("'../outside.js' (imported by t.tcp.7000.port.js) leads outside the handler folder"))
+        #expect(lines[3].hasPrefix("TypeError: bad.js:1:") && lines[3].contains("SyntaxError"))
+        #expect(lines[4] == "TypeError: uses-missing.js:1:8: cannot find './nowhere.js' imported by uses-missing.js: there is no file nowhere.js")
+        #expect(lines[5] == "good 42")
+    }
 }

@@ -643,4 +643,64 @@ struct ModuleInspectorTests {
         #expect(functions == count)
         #expect(elapsed < .seconds(60))
     }
+
+    // MARK: What the source shows beyond static imports
+
+    /// `import("./literal.js")` is followed as a static import is: a missing or outside file is a problem at the call,
+    /// and a file that exists is compiled with its own imports.
+    @Test func dynamicImportsOfLiteralsAreFollowed() throws {
+        let inspection = try inspect(
+            "t.tcp.7000.port.js",
+            in: [
+                "t.tcp.7000.port.js": """
+                export async function handle(conn) {
+                  await import("./missing.js");
+                  await import('../outside.js');
+                  await import(`./lib/ok.js`);
+                  await import("node:events");
+                  await import(conn.path);
+                }
+                """,
+                "lib/ok.js": "import './broken.js';\nexport const ok = 1;",
+                "lib/broken.js": "export const = 1;",
+            ])
+        #expect(inspection.files == ["lib/broken.js", "lib/ok.js", "t.tcp.7000.port.js"])
+        let found = inspection.problems.map { "\($0.kind) \($0.file):\($0.line ?? 0):\($0.column ?? 0)" }
+        #expect(found == [
+            "importNotFound t.tcp.7000.port.js:2:9", "outsideFolder t.tcp.7000.port.js:3:9", "syntax lib/broken.js:1:14",
+        ])
+    }
+
+    @Test func callsOfGlobalsBerthLacksAreProblems() throws {
+        let inspection = try inspect(
+            "t.tcp.7000.port.js",
+            in: [
+                "t.tcp.7000.port.js": """
+                import { get } from './lib/get.js';
+                const fs = require("fs");
+                export function handle(conn) { get(conn); }
+                """,
+                "lib/get.js": "export async function get(conn) {\n  return (await fetch('http://x')).text();\n}",
+            ])
+        let found = inspection.problems.map { "\($0.kind) \($0.file):\($0.line ?? 0):\($0.column ?? 0) \($0.specifier ?? "")" }
+        #expect(found == ["undefinedGlobal t.tcp.7000.port.js:2:12 require", "undefinedGlobal lib/get.js:2:17 fetch"])
+    }
+
+    /// Strings, comments, properties, declarations, parameters, methods and `typeof` checks are not calls of the
+    /// missing global.
+    @Test(arguments: [
+        "// require('fs')\nconst s = \"fetch(1)\"; const t = `require(${1})`; const r = /fetch(x)/;",
+        "const o = { require(a) { return a; } }; o.require(1); globalThis.fetch?.(1); o?.fetch(2);",
+        "class C { fetch(x) { return x; } static require() {} }",
+        "function fetch(u) { return u; }\nfetch(1);",
+        "const require = (x) => x; require(1);",
+        "const g = (require) => require('x');",
+        "if (typeof fetch === 'function') fetch('http://x');",
+        "const { fetch } = globalThis; fetch(1);",
+    ])
+    func lookalikesOfMissingGlobalsAreNoProblem(source: String) throws {
+        let inspection = try inspect(
+            "t.tcp.7000.port.js", in: ["t.tcp.7000.port.js": source + "\nexport function handle() {}"])
+        #expect(inspection.problems == [])
+    }
 }

@@ -42,5 +42,20 @@ extension Compilation {
             }
             candidates.append(candidate)
         }
+        checkNearMisses()
+    }
+
+    /// Top-level files named almost like an entry are refused with the name they need, rather than left unserved in
+    /// silence. Not when that entry exists too: then the file is its source (`echo.tcp.7000.port.ts`) or a copy.
+    private mutating func checkNearMisses() {
+        let entries = Set(scan.entries.map(\.fileName))
+        for file in scan.otherFiles {
+            guard let intended = HandlerFileName.intendedEntry(for: file), !entries.contains(intended) else { continue }
+            let isTypeScript = ["ts", "mts", "cts", "tsx"].contains(file.split(separator: ".").last?.lowercased() ?? "")
+            report(Diagnostic(.grammarSuffix, .error, at: SourceLocation(file: file),
+                "\(file) is named like an entry point but does not end in \".port.js\", so it is not served",
+                hint: isTypeScript ? "berth runs JavaScript: compile it to \(intended)" : "rename to \(intended)"))
+            candidates.append(Candidate(fileName: file, intended: intended, refusals: [.grammarSuffix]))
+        }
     }
 }

@@ -47,6 +47,17 @@ extension Compilation {
                 let known = candidates.flatMap { candidate in
                     candidate.parsed.map { [$0.name, "\($0.transport.rawValue)/\($0.port)", candidate.fileName] } ?? []
                 }
+                // A near-miss file (grammar.suffix) that would match once renamed explains the selector: say so.
+                if let nearMiss = candidates.first(where: { candidate in
+                    candidate.intended.map { selects(selectorPolicy.selector, HandlerFileName.parse($0).name, $0) }
+                        ?? false
+                }), let intended = nearMiss.intended {
+                    report(Diagnostic(.manifestSelectorUnmatched, .error, at: selectorPolicy.location,
+                        "the selector \"\(selectorPolicy.text)\" matches no entry file in the folder",
+                        hint: "rename \(nearMiss.fileName) to \(intended), the entry this selector is meant for",
+                        related: [SourceLocation(file: nearMiss.fileName)]))
+                    continue
+                }
                 let suggestion = DidYouMean.closest(to: selectorPolicy.text, in: Set(known).sorted())
                 report(Diagnostic(.manifestSelectorUnmatched, .error, at: selectorPolicy.location,
                     "the selector \"\(selectorPolicy.text)\" matches no entry file in the folder",
@@ -69,6 +80,16 @@ extension Compilation {
                         hint: "remove \"\(key.name)\" here"))
                 }
             }
+        }
+    }
+
+    /// Whether `selector` selects the entry `file` (parsed as `parsed`).
+    private func selects(_ selector: Selector, _ parsed: HandlerFileName?, _ file: String) -> Bool {
+        guard let parsed else { return false }
+        switch selector {
+        case .name(let name): return name == parsed.name
+        case .claim(let transport, let port): return transport == parsed.transport && port == parsed.port
+        case .file(let selected): return selected == file
         }
     }
 

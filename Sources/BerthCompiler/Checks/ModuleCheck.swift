@@ -73,6 +73,11 @@ extension Compilation {
         case .unreadable:
             return Diagnostic(.moduleUnreadable, .error, at: location, problem.message,
                               hint: "make the file readable UTF-8 text")
+        case .undefinedGlobal:
+            let hint = problem.specifier == "require"
+                ? "handlers are ES modules: import { Buffer } from \"node:buffer\", import { x } from \"./lib/x.js\""
+                : "handlers make no outbound requests of their own; share state between handlers through ctx.shared"
+            return Diagnostic(.moduleUndefinedGlobal, .error, at: location, problem.message, hint: hint)
         }
     }
 }

@@ -164,12 +164,34 @@ extension Explanation {
 
                 The usual causes are the wrong directory on the command line, a sync that has not arrived
                 yet, handlers kept in a subfolder (grammar.nested-entry says so), or a file name missing
-                its .port part (echo.tcp.7000.js).
+                its .port part (echo.tcp.7000.js; grammar.suffix says so).
 
                 Check the path, and name each entry <name>.<tcp|udp>.<port>.port.js at the top of the
                 folder.
                 """,
             failing: ["manifest.json": ExampleFile.manifest, "echo.tcp.7000.js": ExampleFile.tcpEcho],
             fixed: ["manifest.json": ExampleFile.manifest, "echo.tcp.7000.port.js": ExampleFile.tcpEcho]),
+
+        Explanation(
+            .grammarSuffix, .error,
+            title: "A top-level file is named almost like an entry point",
+            body: """
+                Only a file whose name ends in exactly .port.js is an entry point. A top-level file that
+                reads <name>.<tcp|udp>.<port> followed by something else is plainly meant to be one, but is
+                not served: stats.udp.9001.js (no .port), echo.tcp.7000.port.mjs or .cjs (another
+                extension), relay.tcp.4000.PORT.JS (capitals), chat.tcp.7100.port.ts (TypeScript, which
+                berth does not compile). It is listed in the plan's "refused" section, and a manifest
+                selector written for it matches nothing; that error's hint names the same rename.
+
+                berth does not serve such a file under the name it guesses: the file name is the claim on a
+                port, and a claim must be spelt out. The hint gives the exact entry name. Ordinary
+                supporting files (util.js, lib.v2.js) are not named like entries and are left alone, and so
+                is a file whose entry exists beside it (echo.tcp.7000.port.ts next to echo.tcp.7000.port.js
+                is taken for its source).
+
+                Rename the file (or, for TypeScript, compile it) to the name in the hint.
+                """,
+            failing: ["manifest.json": ExampleFile.manifest, "stats.udp.9001.js": ExampleFile.udpEcho],
+            fixed: ["manifest.json": ExampleFile.manifest, "stats.udp.9001.port.js": ExampleFile.udpEcho]),
     ]
 }

@@ -250,6 +250,47 @@ extension Explanation {
                     """#,
                 "banner.js": #"export const banner = "Welcome to echo.\n";"#,
             ]),
+
+        Explanation(
+            .moduleUndefinedGlobal, .error,
+            title: "A module calls require() or fetch(), which handlers do not have",
+            body: """
+                Handlers are ES modules run by QuickJS, not CommonJS in Node nor scripts in a browser:
+                there is no require() and no fetch(). A call of either throws a ReferenceError when it is
+                reached: at load, the handler is not served; in handle or message, every connection or
+                datagram that reaches it fails. validate finds such calls in the entry and every file it
+                imports, with the place of each.
+
+                Only plain calls of the global count. A module that declares the name itself (function
+                fetch, const require = ..., a parameter or a method of that name), calls it as a property
+                (client.fetch(...)) or checks it first (typeof fetch) is left alone, and so are strings
+                and comments that mention it.
+
+                Replace require() with import: import { Buffer } from "node:buffer", and files of the
+                folder by relative path (import { x } from "./lib/x.js"). Handlers make no outbound
+                requests: the broker owns the sockets. State shared between connections or handlers goes
+                into ctx.shared.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest,
+                "echo.tcp.7000.port.js": #"""
+                    const { Buffer } = require("buffer");
+
+                    export function handle(conn, ctx) {
+                      conn.end(Buffer.from("hello\n"));
+                    }
+                    """#,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest,
+                "echo.tcp.7000.port.js": #"""
+                    import { Buffer } from "node:buffer";
+
+                    export function handle(conn, ctx) {
+                      conn.end(Buffer.from("hello\n"));
+                    }
+                    """#,
+            ]),
     ]
 
     /// An entry that greets each client with a function imported from `path`.

@@ -13,6 +13,11 @@ struct ManifestDecoder {
     static let bufferedBytesRange = 1024...1_073_741_824
 
     private(set) var diagnostics: [Diagnostic] = []
+    /// Error codes reported outside every policy object (`defaults` and the selectors' own): they leave every
+    /// endpoint's policy in doubt. Errors inside a policy refuse only what that policy applies to.
+    private var documentErrors: [Diagnostic.Code] = []
+    /// Above zero while a policy object (or a selector key) is decoded.
+    private var policyDepth = 0
 
     static func decode(_ bytes: [UInt8]) -> (Manifest, [Diagnostic]) {
         var decoder = ManifestDecoder()
@@ -27,6 +32,7 @@ struct ManifestDecoder {
         hint: String? = nil
     ) {
         diagnostics.append(Diagnostic(code, severity, at: location(position), message, hint: hint))
+        if severity == .error, policyDepth == 0 { documentErrors.append(code) }
     }
 
     private mutating func decodeDocument(_ bytes: [UInt8]) -> Manifest {
@@ -44,7 +50,6 @@ struct ManifestDecoder {
             manifest.globalErrors.append(.manifestType)
             return manifest
         }
-        let before = diagnostics.count
         checkDuplicates(members)
         var sawVersion = false
         for member in members {
@@ -62,7 +67,10 @@ struct ManifestDecoder {
                 manifest.defaults = decodePolicy(member.value, inDefaults: true)
             case "handlers":
                 guard case .object(let selectors) = member.value.value else { typeError(member, expected: "an object"); continue }
-                checkDuplicates(selectors)
+                // A selector written twice refuses what it selects, like any other error in its policy.
+                policyDepth += 1
+                let duplicated = checkDuplicates(selectors)
+                policyDepth -= 1
                 for entry in selectors {
                     guard let selector = Self.parseSelector(entry.key) else {
                         report(.manifestSelector, at: entry.keyPosition,
@@ -70,9 +78,10 @@ struct ManifestDecoder {
                                hint: "use a handler name (echo), tcp/PORT or udp/PORT (tcp/7000), or an entry file name (echo.tcp.7000.port.js)")
                         continue
                     }
+                    var policy = decodePolicy(entry.value, inDefaults: false)
+                    if duplicated.contains(entry.key) { policy.errors.append(.manifestDuplicateKey) }
                     manifest.selectors.append(SelectorPolicy(
-                        text: entry.key, selector: selector, location: location(entry.keyPosition),
-                        policy: decodePolicy(entry.value, inDefaults: false)))
+                        text: entry.key, selector: selector, location: location(entry.keyPosition), policy: policy))
                 }
             default:
                 unknownKey(member, known: Self.topLevelKeys)
@@ -82,12 +91,10 @@ struct ManifestDecoder {
             report(.manifestVersion, at: root.position, "the manifest has no \"version\"",
                    hint: "add \"version\": 1 at the top of the object")
         }
-        // Any error outside the selectors' own objects leaves every endpoint's policy in doubt.
-        let topLevel = diagnostics[before...].filter { $0.severity == .error }.map(\.code)
-        manifest.globalErrors += topLevel.filter { [.manifestVersion, .manifestUnknownKey, .manifestType, .manifestDuplicateKey].contains($0) }
-        manifest.globalErrors += manifest.defaults.errors
-        // A selector that is itself invalid may have been meant to restrict some endpoint: refuse them all.
-        if topLevel.contains(.manifestSelector) { manifest.globalErrors.append(.manifestSelector) }
+        // Any error outside the policy objects leaves every endpoint's policy in doubt, and so does one in `defaults`.
+        // A selector that is itself invalid (`manifest.selector`, reported here) may have been meant to restrict any
+        // endpoint: that refuses them all too.
+        manifest.globalErrors += documentErrors + manifest.defaults.errors
         return manifest
     }
 
@@ -106,17 +113,22 @@ struct ManifestDecoder {
         return HandlerFileName.isValidName(text) ? .name(text) : nil
     }
 
-    private mutating func checkDuplicates(_ members: [JSONNode.Member]) {
+    /// Reports every repeated key; returns the keys written more than once.
+    @discardableResult
+    private mutating func checkDuplicates(_ members: [JSONNode.Member]) -> Set<String> {
         var seen: [String: TextPosition] = [:]
+        var duplicated: Set<String> = []
         for member in members {
             if let first = seen[member.key] {
                 report(.manifestDuplicateKey, at: member.keyPosition,
                        "\"\(member.key)\" appears twice in this object (first at line \(first.line))",
                        hint: "keep one \"\(member.key)\"; JSON parsers disagree on which duplicate wins")
+                duplicated.insert(member.key)
             } else {
                 seen[member.key] = member.keyPosition
             }
         }
+        return duplicated
     }
 
     private mutating func unknownKey(_ member: JSONNode.Member, known: [String]) {
@@ -143,6 +155,8 @@ struct ManifestDecoder {
 
     private mutating func decodePolicy(_ node: JSONNode, inDefaults: Bool) -> PolicyDraft {
         let before = diagnostics.count
+        policyDepth += 1
+        defer { policyDepth -= 1 }
         var draft = decodePolicyMembers(node, inDefaults: inDefaults)
         draft.errors = diagnostics[before...].filter { $0.severity == .error }.map(\.code)
         return draft

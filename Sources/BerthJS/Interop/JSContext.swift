@@ -71,6 +71,12 @@ internal import CQuickJS
         }
     }
 
+    /// Forgets the unhandled rejections with `reason`: a failure reported otherwise (a module's evaluation) is not
+    /// logged a second time as a rejection of each promise it passed through.
+    func forgetRejections(withReason reason: borrowing JSRef) {
+        unhandledRejections.removeAll { unsafe JS_StrictEq(raw, $0.reason.raw, reason.raw) != 0 }
+    }
+
     /// The rejections still unhandled now (after the job queue ran dry, no handler can come any more), oldest first.
     func takeUnhandledRejections() -> [UnhandledRejection] {
         guard !unhandledRejections.isEmpty else { return [] }

@@ -57,27 +57,50 @@ package enum JSONWriter {
         out += repeatElement(UInt8(ascii: " "), count: 2 * indent)
     }
 
-    /// Bytes below 0x20, `"` and `\` are escaped; they are always whole scalars in UTF-8, so the runs between them are
-    /// copied as they are, over the raw bytes (iterating `String.UTF8View` cost some 30 instructions a byte).
+    /// Bytes below 0x20, `"` and `\` are escaped, and so are the scalars `PrintableText` escapes (DEL, C1 controls,
+    /// line separators, bidi overrides) as `\uXXXX`: the same value to a JSON reader, but a document printed on a
+    /// terminal cannot drive it. All are whole scalars in UTF-8, so the runs between them are copied as they are,
+    /// over the raw bytes (iterating `String.UTF8View` cost some 30 instructions a byte).
     private static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
             var runStart = 0
-            for (index, byte) in utf8.enumerated()
-            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                out += utf8[runStart..<index]
-                runStart = index + 1
+            var index = 0
+            while index < utf8.count {
+                let byte = utf8[index]
+                var length = 1
+                var escaped: UInt32?
                 switch byte {
-                case UInt8(ascii: "\""): out += #"\""#.utf8
-                case UInt8(ascii: "\\"): out += #"\\"#.utf8
-                case UInt8(ascii: "\n"): out += #"\n"#.utf8
-                case UInt8(ascii: "\r"): out += #"\r"#.utf8
-                case UInt8(ascii: "\t"): out += #"\t"#.utf8
+                case UInt8(ascii: "\""): out += utf8[runStart..<index]; out += #"\""#.utf8
+                case UInt8(ascii: "\\"): out += utf8[runStart..<index]; out += #"\\"#.utf8
+                case UInt8(ascii: "\n"): out += utf8[runStart..<index]; out += #"\n"#.utf8
+                case UInt8(ascii: "\r"): out += utf8[runStart..<index]; out += #"\r"#.utf8
+                case UInt8(ascii: "\t"): out += utf8[runStart..<index]; out += #"\t"#.utf8
+                case 0..<0x20, 0x7F: escaped = UInt32(byte)
+                case 0xC2, 0xD8:  // a String is valid UTF-8: the continuation bytes are there
+                    length = 2
+                    let scalar = UInt32(byte & 0x1F) << 6 | UInt32(utf8[index + 1] & 0x3F)
+                    if PrintableText.needsEscape(Unicode.Scalar(scalar)!) { escaped = scalar }
+                case 0xE2:
+                    length = 3
+                    let scalar =
+                        UInt32(byte & 0x0F) << 12 | UInt32(utf8[index + 1] & 0x3F) << 6 | UInt32(utf8[index + 2] & 0x3F)
+                    if PrintableText.needsEscape(Unicode.Scalar(scalar)!) { escaped = scalar }
                 default:
-                    let hex = String(byte, radix: 16)
-                    out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
+                    index += 1
+                    continue
                 }
+                if let escaped {
+                    out += utf8[runStart..<index]
+                    let hex = String(escaped, radix: 16)
+                    out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
+                } else if length > 1 {
+                    index += length  // an ordinary scalar: part of the run
+                    continue
+                }
+                index += length
+                runStart = index
             }
             out += utf8[runStart...]
         }

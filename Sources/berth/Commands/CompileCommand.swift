@@ -81,18 +81,24 @@ enum CompileCommand {
     }
 
     private static func renderText(_ diagnostics: [Diagnostic], _ folder: String, _ styling: Styling) -> String {
-        var cache: [String: [Substring]] = [:]
+        var cache: [String: [Substring?]] = [:]
         return DiagnosticsView.text(diagnostics, folder: folder, styling: styling) { file, line in
             if cache[file] == nil {
                 let path = DiagnosticsView.folderRelative(folder, file)
                 let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                cache[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+                // A long line is never shown: cut here, once, so that thousands of diagnostics on one long line do
+                // not each count its characters.
+                cache[file] = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                    line.utf8.count > 4 * maxShownLine || line.count > maxShownLine ? nil : line
+                }
             }
-            guard let lines = cache[file], line >= 1, line <= lines.count else { return nil }
-            let text = lines[line - 1]
-            return text.count > 200 ? nil : String(text.hasSuffix("\r") ? text.dropLast() : text)
+            guard let lines = cache[file], line >= 1, line <= lines.count, let text = lines[line - 1] else { return nil }
+            return text.hasSuffix("\r") ? text.dropLast() : text
         }
     }
+
+    /// Lines longer than this many characters are left out of the text output (the location still says where).
+    private static let maxShownLine = 200
 
     private static func exitCode(_ diagnostics: [Diagnostic], strict: Bool) -> ExitCode {
         if diagnostics.hasErrors { return .errors }

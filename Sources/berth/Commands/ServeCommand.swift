@@ -11,12 +11,13 @@ enum ServeCommand {
         for diagnostic in plan.diagnostics where diagnostic.severity != .info {
             let level: BrokerLog.Level = diagnostic.severity == .error ? .error : .warn
             var fields = [("code", diagnostic.code.rawValue)]
-            if let location = diagnostic.location { fields.append(("at", location.description)) }
-            if let hint = diagnostic.hint { fields.append(("hint", hint)) }
-            log.log(level, diagnostic.message, fields: fields)
+            // The log is read on a terminal too: the folder's text goes through the views' one escape.
+            if let location = diagnostic.location { fields.append(("at", PrintableText.escaped(location.description))) }
+            if let hint = diagnostic.hint { fields.append(("hint", PrintableText.escaped(hint))) }
+            log.log(level, PrintableText.escaped(diagnostic.message), fields: fields)
         }
         for entry in plan.refused {
-            log.log(.error, "refused \(entry.file)", fields: [("reasons", entry.reasons.map(\.rawValue).joined(separator: ","))])
+            log.log(.error, "refused \(PrintableText.escaped(entry.file))", fields: [("reasons", entry.reasons.map(\.rawValue).joined(separator: ","))])
         }
         if arguments.isStrict, plan.diagnostics.hasErrors || plan.diagnostics.warningCount > 0 {
             log.log(.error, "not starting: --strict and the folder has \(plan.diagnostics.errorCount) errors, \(plan.diagnostics.warningCount) warnings")

@@ -3,31 +3,36 @@ import Foundation
 
 /// Renders diagnostics in the three formats `validate` offers. Pure: input in, text out, so tests compare goldens.
 enum DiagnosticsView {
-    /// Compiler style: `file:line:col: severity[code]: message`, the source line with a caret, then the hint.
+    /// Compiler style: `file:line:col: severity[code]: message`, the source line with a caret, then the hint. Text
+    /// from the folder is printed through `PrintableText`.
     static func text(_ diagnostics: [Diagnostic], folder: String, styling: Styling,
-                     sourceLine: (String, Int) -> String?) -> String {
+                     sourceLine: (String, Int) -> Substring?) -> String {
+        func printable(_ text: some StringProtocol) -> String { PrintableText.escaped(text) }
         var out = ""
         for diagnostic in diagnostics {
-            let place = diagnostic.location.map { folderRelative(folder, $0.description) + ": " } ?? (folder + ": ")
+            let place = printable(diagnostic.location.map { folderRelative(folder, $0.description) } ?? folder) + ": "
             let severity: String
             switch diagnostic.severity {
             case .error: severity = styling.red("error[\(diagnostic.code.rawValue)]")
             case .warning: severity = styling.yellow("warning[\(diagnostic.code.rawValue)]")
             case .info: severity = styling.cyan("info[\(diagnostic.code.rawValue)]")
             }
-            out += styling.bold(place) + severity + ": " + styling.bold(diagnostic.message) + "\n"
+            out += styling.bold(place) + severity + ": " + styling.bold(printable(diagnostic.message)) + "\n"
             if let location = diagnostic.location, let line = location.line, let text = sourceLine(location.file, line) {
                 let gutter = String(line)
-                out += styling.dim(" \(gutter) | ") + text + "\n"
+                out += styling.dim(" \(gutter) | ") + printable(text) + "\n"
                 if let column = location.column, column >= 1 {
-                    let pad = String(text.unicodeScalars.prefix(column - 1).map { $0 == "\t" ? "\t" : " " })
+                    // As wide as what the line printed before the column: an escape takes its own width.
+                    let pad = text.unicodeScalars.prefix(column - 1).map { scalar in
+                        scalar == "\t" ? "\t" : String(repeating: " ", count: printable(String(scalar)).count)
+                    }.joined()
                     out += styling.dim(" \(String(repeating: " ", count: gutter.count)) | ") + pad + styling.green("^") + "\n"
                 }
             }
             for related in diagnostic.related {
-                out += "  " + styling.dim("note:") + " see \(folderRelative(folder, related.description))\n"
+                out += "  " + styling.dim("note:") + " see \(printable(folderRelative(folder, related.description)))\n"
             }
-            if let hint = diagnostic.hint { out += "  " + styling.cyan("hint:") + " \(hint)\n" }
+            if let hint = diagnostic.hint { out += "  " + styling.cyan("hint:") + " \(printable(hint))\n" }
         }
         return out
     }
@@ -39,7 +44,7 @@ enum DiagnosticsView {
         let counts = "\(plural(errors, "error")), \(plural(warnings, "warning"))"
         let served = "\(plural(endpoints, "endpoint")) served, \(refused) refused"
         let verdict = errors > 0 ? styling.red("failed") : styling.green("ok")
-        return "\(folder): \(verdict): \(counts); \(served)\n"
+        return "\(PrintableText.escaped(folder)): \(verdict): \(counts); \(served)\n"
     }
 
     /// `schemas/diagnostics.schema.json`.
@@ -75,8 +80,10 @@ enum DiagnosticsView {
             if let line = diagnostic.location?.line { properties.append("line=\(line)") }
             if let column = diagnostic.location?.column { properties.append("col=\(column)") }
             properties.append("title=\(escapeProperty("berth " + diagnostic.code.rawValue))")
-            var message = diagnostic.message
-            if let hint = diagnostic.hint { message += "\nhint: \(hint)" }
+            // The view's own line break is encoded as GitHub reads it (%0A); the folder's text is escaped first, so
+            // none of it can end the command or start another.
+            var message = PrintableText.escaped(diagnostic.message)
+            if let hint = diagnostic.hint { message += "\nhint: \(PrintableText.escaped(hint))" }
             out += "::\(command) \(properties.joined(separator: ","))::\(escapeData(message))\n"
         }
         return out
@@ -87,13 +94,25 @@ enum DiagnosticsView {
         folder == "." ? file : (folder.hasSuffix("/") ? folder + file : folder + "/" + file)
     }
 
-    private static func escapeData(_ text: String) -> String {
-        text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
-            .replacingOccurrences(of: "\n", with: "%0A")
+    /// GitHub's escaping of a command's message (`%`, CR, LF) and, for properties, also `:` and `,`.
+    private static func escapeData(_ text: String, isProperty: Bool = false) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "%": out += "%25"
+            case "\r": out += "%0D"
+            case "\n": out += "%0A"
+            case ":" where isProperty: out += "%3A"
+            case "," where isProperty: out += "%2C"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     private static func escapeProperty(_ text: String) -> String {
-        escapeData(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+        escapeData(PrintableText.escaped(text), isProperty: true)
     }
 
     static func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }

@@ -10,7 +10,7 @@ enum PlanView {
     ) -> String {
         let diff = reading?.diff
         let target = reading.map { FirewallCommand.describe($0.target) }
-        var out = styling.bold("berth plan for \(folder)") + (target.map { " against \($0)" } ?? "") + "\n"
+        var out = styling.bold("berth plan for \(PrintableText.escaped(folder))") + (target.map { " against \($0)" } ?? "") + "\n"
         out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(planHash.prefix(16))…") + "\n"
         if let reading, reading.isTableFromNote, let generation = reading.generation {
             out += styling.dim("  table inet \(reading.target.tableName) not listed: nftables is still at generation "
@@ -42,7 +42,7 @@ enum PlanView {
             out += "\n" + styling.bold("refused") + "\n"
             for entry in plan.refused {
                 let claim = entry.transport.flatMap { transport in entry.port.map { "\(transport.rawValue)/\($0)" } } ?? "-"
-                out += "  " + styling.red("- \(claim)") + "  \(entry.file)  "
+                out += "  " + styling.red("- \(claim)") + "  \(PrintableText.escaped(entry.file))  "
                     + entry.reasons.map(\.rawValue).joined(separator: ", ") + "\n"
             }
         }
@@ -92,7 +92,7 @@ enum PlanView {
 
     private static func describe(_ endpoint: Endpoint, styling: Styling) -> String {
         var out = "  " + styling.green("+ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)"
-        if let tls = endpoint.tls { out += "  tls \(tls.certificate) (until \(tls.notAfter))" }
+        if let tls = endpoint.tls { out += "  tls \(PrintableText.escaped(tls.certificate)) (until \(tls.notAfter))" }
         out += "\n"
         let detail = "      "
         out += detail + "allow  " + describe(endpoint.policy.allow, empty: "nobody") + "\n"
@@ -108,7 +108,7 @@ enum PlanView {
         case .udp:
             out += detail + "limits datagrams \(limits.datagramRate) burst \(limits.burst) \(perSource)\n"
         }
-        if !endpoint.imports.isEmpty { out += detail + "imports " + endpoint.imports.joined(separator: ", ") + "\n" }
+        if !endpoint.imports.isEmpty { out += detail + "imports " + PrintableText.escaped(endpoint.imports.joined(separator: ", ")) + "\n" }
         return out
     }
 
