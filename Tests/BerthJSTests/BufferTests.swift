@@ -282,6 +282,17 @@ struct BufferTests {
         ])
     }
 
+    /// Each `Uint` spelling is the very function of its `UInt` name, as in Node.
+    @Test func uintAliasesAreTheSameFunctions() throws {
+        try NodeComparison.expectSame(expressions: [
+            """
+            ['UInt8', 'UInt16LE', 'UInt16BE', 'UInt32LE', 'UInt32BE', 'UIntLE', 'UIntBE', 'BigUInt64LE', 'BigUInt64BE']
+              .flatMap((name) => ['read', 'write'].map((verb) => Buffer.prototype[verb + name] ===
+                Buffer.prototype[verb + name.replace('UInt', 'Uint')]))
+            """
+        ])
+    }
+
     /// Node's RangeError messages: bounds for up to 4 bytes, powers of two above; an integer before a range.
     @Test func rangeErrorsWordedAsNode() throws {
         try NodeComparison.expectSame(messages: [

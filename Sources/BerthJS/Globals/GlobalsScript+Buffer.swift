@@ -783,10 +783,11 @@ extension GlobalsScript {
             writeBytes(this, littleEndian ? high : low, offset + 4, 4, littleEndian);
             return offset + 8;
           };
+          const writeUnsigned = writer(false);
           for (const [name, value] of [[`readBigUInt64${suffix}`, readUnsigned], [`readBigUint64${suffix}`,
             readUnsigned],
-            [`readBigInt64${suffix}`, readSigned], [`writeBigUInt64${suffix}`, writer(false)],
-            [`writeBigUint64${suffix}`, writer(false)], [`writeBigInt64${suffix}`, writer(true)]]) {
+            [`readBigInt64${suffix}`, readSigned], [`writeBigUInt64${suffix}`, writeUnsigned],
+            [`writeBigUint64${suffix}`, writeUnsigned], [`writeBigInt64${suffix}`, writer(true)]]) {
             ObjectDefineProperty(proto, name, { value, writable: true, configurable: true });
           }
         }
