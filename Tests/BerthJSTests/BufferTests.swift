@@ -194,4 +194,143 @@ struct BufferTests {
             "Buffer.alloc(6).readUIntLE(0, 7)",
         ])
     }
+
+    /// UTF-16 needles match only whole two-byte units at even offsets: 'b' is 62 00, which [00 62 00] holds at 1.
+    @Test func utf16SearchesMatchOnlyAtEvenOffsets() throws {
+        try NodeComparison.expectSame(expressions: [
+            "Buffer.from([0, 0x62, 0]).indexOf('b', 'ucs2')",
+            "Buffer.from([0, 0x62, 0]).lastIndexOf('b', 'ucs2')",
+            "Buffer.from([0x61, 0x62, 0, 0x63, 0]).includes('b', 'utf16le')",
+            "Buffer.from([0x61, 0x62, 0, 0x62, 0]).indexOf('b', 'ucs2')",
+            "Buffer.from([0x61, 0x62, 0, 0x62, 0]).lastIndexOf('b', 'ucs2')",
+            "Buffer.from('ff').indexOf(Buffer.from('f'), 1, 'ucs2')",
+            "Buffer.from([0, 0x62, 0, 0]).indexOf(Buffer.from([0x62, 0]), 0, 'ucs2')",
+            "Buffer.from([0, 0x62, 0, 0x62, 0, 0]).indexOf(Buffer.from([0x62, 0, 7]), 0, 'ucs2')",
+            "Buffer.from('aaaaa').indexOf('b', 'ucs2')",
+            "Buffer.from('aaaa').indexOf('aaaa', 'ucs2')",
+            "Buffer.from('\\u039a\\u0391abc\\u03a3', 'ucs2').indexOf('bc', 0, 'ucs2')",
+            "Buffer.from('abcabc', 'ucs2').lastIndexOf('b', 7, 'ucs2')",
+            "Buffer.from('abcabc', 'ucs2').indexOf('b', 3, 'ucs2')",
+            "Buffer.from('abcabc', 'ucs2').indexOf('', 3, 'ucs2')",
+        ])
+    }
+
+    /// The offset is converted with unary plus: null and [] are 0, so lastIndexOf searches only from the start.
+    @Test func searchOffsetsConvertAsNodeDoes() throws {
+        try NodeComparison.expectSame(expressions: [
+            "Buffer.from('abcdef').lastIndexOf('b', null)",
+            "Buffer.from('abcdef').lastIndexOf('b', [])",
+            "Buffer.from('abcdef').lastIndexOf('b', {})",
+            "Buffer.from('abcdef').lastIndexOf(0x62, null)",
+            "Buffer.from('abcdef').lastIndexOf(Buffer.from('a'), null)",
+            "Buffer.from('abcdef').indexOf('b', null)",
+            "Buffer.from('abcdef').indexOf('b', [2])",
+            "Buffer.from('abcdef').lastIndexOf('b', '1')",
+            "Buffer.from('abcdef').indexOf('c', 1.9)",
+            "Buffer.from('abcdef').lastIndexOf('', 100)",
+            "Buffer.from('abcdef').lastIndexOf('a', -7)",
+            "Buffer.from('abcdef').indexOf('a', -(2 ** 40))",
+            "Buffer.from('abcdef').lastIndexOf('f', 2 ** 40)",
+            "Buffer.from('abc').lastIndexOf('abcd')",
+        ])
+    }
+
+    /// toString and indexOf take only a missing encoding for UTF-8; from, write and fill take null (and more).
+    @Test func encodingArgumentsAsEachMethodTakesThem() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.from('ab').toString(null)",
+            "Buffer.from('ab').toString('')",
+            "Buffer.from('ab').toString(null, 0, 0)",
+            "Buffer.from('ab').toString({})",
+            "Buffer.from('ab').toString(undefined, 1)",
+            "Buffer.from('ab').indexOf('b', 0, null)",
+            "Buffer.from('ab').indexOf(Buffer.from('b'), 0, null)",
+            "Buffer.from('ab').indexOf(Buffer.from('b'), 0, 'bogus')",
+            "Buffer.from('6162', null)",
+            "Buffer.from('6162', 5)",
+            "Buffer.from('6162', '')",
+            "Buffer.alloc(2).fill('6162', 0, 2, null)",
+            "Buffer.alloc(2).fill('6162', 0, 2, 5)",
+            "Buffer.alloc(2).fill('6162', 0, 2, 'bogus')",
+            "Buffer.alloc(2, 'ab', true)",
+            "(() => { const b = Buffer.alloc(2); b.write('6162', 0, 2, null); return b; })()",
+            "(() => { const b = Buffer.alloc(2); b.write('6162', 0, 2, ''); return b; })()",
+            "(() => { const b = Buffer.alloc(2); b.write('6162', 0, 2, 5); return b; })()",
+            "Buffer.byteLength('6162', null)",
+            "Buffer.byteLength('6162', 5)",
+        ])
+    }
+
+    /// Variable-width readers and writers have no default offset; byteLength is checked as Node checks it.
+    @Test func variableWidthIntegersNeedAnOffset() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.alloc(8).readIntBE(undefined, 2)",
+            "Buffer.alloc(8).readIntLE()",
+            "Buffer.alloc(8).readUIntBE(undefined, 6)",
+            "Buffer.alloc(8).readUIntLE(0)",
+            "Buffer.alloc(8).writeIntBE(1, undefined, 2)",
+            "Buffer.alloc(8).writeIntLE(1, undefined, 1)",
+            "Buffer.alloc(8).writeUIntBE(1, undefined, 6)",
+            "Buffer.alloc(8).writeUIntLE(1)",
+            "Buffer.alloc(8).readIntBE(0, 1.5)",
+            "Buffer.alloc(8).readIntBE(0, NaN)",
+            "Buffer.alloc(8).readIntBE(0, Infinity)",
+            "Buffer.alloc(8).readIntBE(0, '2')",
+            "Buffer.alloc(8).writeUIntLE(1, 0, 0)",
+            "Buffer.alloc(8).writeUIntLE(1, 0, 6.5)",
+            "Buffer.alloc(8).writeIntBE(1, 0, null)",
+        ])
+    }
+
+    /// Each `Uint` spelling is the very function of its `UInt` name, as in Node.
+    @Test func uintAliasesAreTheSameFunctions() throws {
+        try NodeComparison.expectSame(expressions: [
+            """
+            ['UInt8', 'UInt16LE', 'UInt16BE', 'UInt32LE', 'UInt32BE', 'UIntLE', 'UIntBE', 'BigUInt64LE', 'BigUInt64BE']
+              .flatMap((name) => ['read', 'write'].map((verb) => Buffer.prototype[verb + name] ===
+                Buffer.prototype[verb + name.replace('UInt', 'Uint')]))
+            """
+        ])
+    }
+
+    /// Node's RangeError messages: bounds for up to 4 bytes, powers of two above; an integer before a range.
+    @Test func rangeErrorsWordedAsNode() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.alloc(4).writeInt8(200)",
+            "Buffer.alloc(4).writeInt8(-129)",
+            "Buffer.alloc(4).writeUInt8(256)",
+            "Buffer.alloc(4).writeInt16LE(-40000)",
+            "Buffer.alloc(4).writeUInt16BE(65536)",
+            "Buffer.alloc(4).writeInt32BE(2 ** 31)",
+            "Buffer.alloc(4).writeUInt32LE(2 ** 60)",
+            "Buffer.alloc(4).writeUInt32LE(Infinity)",
+            "Buffer.alloc(8).writeIntBE(128, 0, 1)",
+            "Buffer.alloc(8).writeIntLE(-8388609, 0, 3)",
+            "Buffer.alloc(8).writeUIntBE(2 ** 32, 0, 4)",
+            "Buffer.alloc(8).writeIntLE(2 ** 40, 0, 5)",
+            "Buffer.alloc(8).writeUIntBE(-1, 0, 6)",
+            "Buffer.alloc(8).writeUIntBE(2 ** 48, 0, 6)",
+            "Buffer.alloc(4).writeInt8(1.5)",
+            "Buffer.alloc(4).writeInt8(NaN)",
+            "Buffer.alloc(4).readInt32LE(1.5)",
+            "Buffer.alloc(4).readInt8(NaN)",
+            "Buffer.alloc(4).readUInt16BE(Infinity)",
+            "Buffer.alloc(4).readUInt16BE(-Infinity)",
+            "Buffer.alloc(4).readUInt16BE(3)",
+            "Buffer.alloc(4).writeInt8(1, NaN)",
+            "Buffer.alloc(4).writeInt8(1, Infinity)",
+            "Buffer.alloc(4).readFloatLE(Infinity)",
+            "Buffer.alloc(4).readDoubleLE(0)",
+            "Buffer.alloc(8).readIntBE(Infinity, 2)",
+            "Buffer.alloc(8).readIntBE(0.5, 2)",
+            "Buffer.alloc(4).writeUInt16LE(1e6, 'x')",
+            "Buffer.alloc(4).writeUInt8(1e6, 'x')",
+            "Buffer.alloc(8).writeBigInt64LE(2n ** 63n, 'x')",
+            "Buffer.alloc(8).writeBigUInt64BE(-1n)",
+            "Buffer.alloc(8).readBigUInt64LE(0.5)",
+            "Buffer.alloc(8).writeBigInt64BE(-5n)",
+            "Buffer.from('a').indexOf(() => {})",
+            "Buffer.from('a').indexOf(function named() {})",
+        ])
+    }
 }

@@ -31,6 +31,11 @@ enum NodeComparison {
         function check(fn) {
           try { console.log(show(fn())); } catch (error) { console.log('throws ' + (error && error.code) + ' ' + (error && error.name)); }
         }
+        function checkMessage(fn) {
+          try { console.log(show(fn())); } catch (error) {
+            console.log('throws ' + (error && error.code) + ' ' + (error && error.name) + ': ' + (error && error.message));
+          }
+        }
 
         """
 
@@ -75,5 +80,11 @@ enum NodeComparison {
     /// Expects each expression to give the same `show` line (or the same thrown code and name) as in Node.
     static func expectSame(expressions: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
         try expectSame(checks(expressions), labels: expressions, sourceLocation: sourceLocation)
+    }
+
+    /// As `expectSame(expressions:)`, and what each throws must also have Node's message, word for word.
+    static func expectSame(messages expressions: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let script = expressions.map { "checkMessage(() => \($0));" }.joined(separator: "\n")
+        try expectSame(script, labels: expressions, sourceLocation: sourceLocation)
     }
 }

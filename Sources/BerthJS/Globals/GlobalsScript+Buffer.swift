@@ -20,8 +20,8 @@ extension GlobalsScript {
           base64Values[base64UrlAlphabet.charCodeAt(index)] = index;
         }
 
-        function normalizeEncoding(encoding) {
-          if (encoding === undefined || encoding === null || encoding === 'utf8' || encoding === 'utf-8') return 'utf8';
+        // Node's getEncodingOps: the encoding that `${encoding}` names (null names "null"), or undefined.
+        function lookupEncoding(encoding) {
           switch (`${encoding}`.toLowerCase()) {
             case 'utf8': case 'utf-8': return 'utf8';
             case 'hex': return 'hex';
@@ -30,16 +30,32 @@ extension GlobalsScript {
             case 'latin1': case 'binary': return 'latin1';
             case 'ascii': return 'ascii';
             case 'ucs2': case 'ucs-2': case 'utf16le': case 'utf-16le': return 'utf16le';
-            case '': return 'utf8';
             default: return undefined;
           }
         }
 
+        // Node's normalizeEncoding: undefined, null and '' mean UTF-8.
+        function normalizeEncoding(encoding) {
+          if (encoding === undefined || encoding === null || encoding === '' || encoding === 'utf8') return 'utf8';
+          return lookupEncoding(encoding);
+        }
+
+        function unknownEncoding(encoding) {
+          return nodeError(TypeError, 'ERR_UNKNOWN_ENCODING',
+            `Unknown encoding: ${typeof encoding === 'string' ? encoding : inspect(encoding)}`);
+        }
+
         function encodingOrThrow(encoding) {
           const normalized = normalizeEncoding(encoding);
-          if (normalized === undefined) throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING',
-            `Unknown encoding: ${encoding}`);
+          if (normalized === undefined) throw unknownEncoding(encoding);
           return normalized;
+        }
+
+        // toString and indexOf take only a missing encoding for UTF-8: null and '' are unknown.
+        function namedEncodingOrThrow(encoding) {
+          const named = encoding === undefined ? 'utf8' : lookupEncoding(encoding);
+          if (named === undefined) throw unknownEncoding(encoding);
+          return named;
         }
 
         function base64ByteLength(text) {
@@ -163,8 +179,9 @@ extension GlobalsScript {
           if (!(size >= 0 && size <= kMaxLength)) throw outOfRange('size', `>= 0 && <= ${kMaxLength}`, size);
         }
 
+        // A non-string or empty encoding means UTF-8 here, as in Node's Buffer.from.
         function fromString(text, encoding) {
-          const normalized = encodingOrThrow(encoding);
+          const normalized = typeof encoding === 'string' && encoding.length > 0 ? encodingOrThrow(encoding) : 'utf8';
           if (normalized === 'utf8') return encodeUTF8(text, true);
           const buffer = new FastBuffer(byteLengthOf(text, normalized));
           const written = writeString(buffer, text, 0, buffer.length, normalized);
@@ -340,7 +357,7 @@ extension GlobalsScript {
           start = clampIndex(start, length, 0);
           end = clampIndex(end, length, length);
           if (end <= start) return '';
-          return decodeSlice(this, encodingOrThrow(encoding), start, end);
+          return decodeSlice(this, namedEncodingOrThrow(encoding), start, end);
         };
         proto.toLocaleString = proto.toString;
 
@@ -419,7 +436,11 @@ extension GlobalsScript {
           }
           let pattern;
           if (typeof value === 'string') {
-            const normalized = encodingOrThrow(encoding);
+            const normalized = normalizeEncoding(encoding);
+            if (normalized === undefined) {
+              if (typeof encoding !== 'string') throw invalidArgType('encoding', 'of type string', encoding);
+              throw unknownEncoding(encoding);
+            }
             if (value.length === 0) {
               Uint8Array.prototype.fill.call(this, 0, offset, end);
               return this;
@@ -480,7 +501,7 @@ extension GlobalsScript {
             }
           }
           if (text.length === 0 || length === 0) return 0;
-          return writeString(this, text, offset, length, encodingOrThrow(encoding));
+          return writeString(this, text, offset, length, encoding ? namedEncodingOrThrow(encoding) : 'utf8');
         };
 
         proto.subarray = function subarray(start, end) {
@@ -496,71 +517,99 @@ extension GlobalsScript {
         };
         proto.slice = proto.subarray;
 
-        function searchBytes(haystack, needle, from, backwards) {
-          const last = haystack.length - needle.length;
-          if (needle.length === 0) return from;
+        // The first (or, backwards, last) position at or after (before) `from`, a multiple of `step`, where
+        // `needle` starts within the first `end` bytes of `haystack`.
+        function searchBytes(haystack, end, needle, from, backwards, step) {
+          const last = end - needle.length;
           const first = needle[0];
+          const matchesAt = (index) => {
+            let match = 1;
+            while (match < needle.length && haystack[index + match] === needle[match]) match++;
+            return match === needle.length;
+          };
           if (backwards) {
-            for (let index = Math.min(from, last); index >= 0; index--) {
-              if (haystack[index] !== first) continue;
-              let match = 1;
-              while (match < needle.length && haystack[index + match] === needle[match]) match++;
-              if (match === needle.length) return index;
+            for (let index = Math.min(from, last); index >= 0; index -= step) {
+              if (haystack[index] === first && matchesAt(index)) return index;
             }
             return -1;
           }
-          for (let index = from; index <= last; index++) {
-            index = Uint8Array.prototype.indexOf.call(haystack, first, index);
-            if (index === -1 || index > last) return -1;
-            let match = 1;
-            while (match < needle.length && haystack[index + match] === needle[match]) match++;
-            if (match === needle.length) return index;
+          if (step === 1) {
+            for (let index = from; index <= last; index++) {
+              index = Uint8Array.prototype.indexOf.call(haystack, first, index);
+              if (index === -1 || index > last) return -1;
+              if (matchesAt(index)) return index;
+            }
+            return -1;
+          }
+          for (let index = from; index <= last; index += step) {
+            if (haystack[index] === first && matchesAt(index)) return index;
           }
           return -1;
         }
 
-        function indexOfValue(buffer, value, byteOffset, encoding, backwards) {
+        // Node's IndexOfOffset: where a search of `needleLength` bytes starts, or -1 when it cannot match.
+        function searchStart(length, offset, needleLength, forward) {
+          if (offset < 0) {
+            if (offset + length >= 0) return length + offset;
+            return forward || needleLength === 0 ? 0 : -1;
+          }
+          if (offset + needleLength <= length) return offset;
+          if (needleLength === 0) return length;
+          return forward ? -1 : length - 1;
+        }
+
+        // Node's bidirectionalIndexOf. The offset is converted with unary plus (null and [] are 0; undefined and
+        // {} search the whole buffer). UTF-16 needles match only at even offsets, as two-byte units.
+        function indexOfValue(buffer, value, byteOffset, encoding, forward) {
           if (typeof byteOffset === 'string') {
             encoding = byteOffset;
             byteOffset = undefined;
+          } else if (byteOffset > 0x7fffffff) {
+            byteOffset = 0x7fffffff;
+          } else if (byteOffset < -0x80000000) {
+            byteOffset = -0x80000000;
           }
+          let offset = +byteOffset;
+          offset = Number.isNaN(offset) ? (forward ? 0 : buffer.length) : Math.trunc(offset);
           const length = buffer.length;
-          let offset = byteOffset === undefined || byteOffset === null ? (backwards ? length : 0) : +byteOffset;
-          if (Number.isNaN(offset)) offset = backwards ? length : 0;
-          offset = Math.trunc(offset);
-          if (offset < 0) offset += length;
           if (typeof value === 'number') {
+            const start = searchStart(length, offset, 1, forward);
+            if (start < 0 || length === 0) return -1;
             const byte = (value >>> 0) & 255;
-            if (backwards) {
-              if (offset < 0) return -1;
-              return Uint8Array.prototype.lastIndexOf.call(buffer, byte, Math.min(offset, length - 1));
-            }
-            return Uint8Array.prototype.indexOf.call(buffer, byte, Math.max(offset, 0));
+            return forward ? Uint8Array.prototype.indexOf.call(buffer, byte, start) :
+              Uint8Array.prototype.lastIndexOf.call(buffer, byte, start);
           }
           let needle;
-          if (typeof value === 'string') needle = fromString(value, encoding);
-          else if (value instanceof Uint8Array) needle = value;
-          else throw invalidArgType('value', 'one of type number or string or an instance of Buffer or Uint8Array',
-            value);
-          if (backwards) {
-            if (offset < 0) return needle.length === 0 ? 0 : -1;
-            if (needle.length === 0) return Math.min(offset, length);
-            return searchBytes(buffer, needle, offset, true);
+          let normalized;
+          if (typeof value === 'string') {
+            normalized = namedEncodingOrThrow(encoding);
+            needle = fromString(value, normalized);
+          } else if (value instanceof Uint8Array) {
+            normalized = encoding === undefined ? 'utf8' : lookupEncoding(encoding);
+            needle = value;
+          } else {
+            throw invalidArgType('value', 'one of type number or string or an instance of Buffer or Uint8Array',
+              value);
           }
-          if (offset < 0) offset = 0;
-          if (needle.length === 0) return Math.min(offset, length);
-          if (offset >= length) return -1;
-          return searchBytes(buffer, needle, offset, false);
+          const start = searchStart(length, offset, needle.length, forward);
+          if (needle.length === 0) return start;
+          if (length === 0 || start < 0) return -1;
+          if ((forward && needle.length + start > length) || needle.length > length) return -1;
+          if (normalized !== 'utf16le') return searchBytes(buffer, length, needle, start, !forward, 1);
+          if (length < 2 || needle.length < 2) return -1;
+          const units = needle.length & ~1;
+          return searchBytes(buffer, length & ~1, needle.length === units ? needle : uint8Subarray.call(needle, 0,
+            units), start & ~1, !forward, 2);
         }
 
         proto.indexOf = function indexOf(value, byteOffset, encoding) {
-          return indexOfValue(this, value, byteOffset, encoding, false);
-        };
-        proto.lastIndexOf = function lastIndexOf(value, byteOffset, encoding) {
           return indexOfValue(this, value, byteOffset, encoding, true);
         };
+        proto.lastIndexOf = function lastIndexOf(value, byteOffset, encoding) {
+          return indexOfValue(this, value, byteOffset, encoding, false);
+        };
         proto.includes = function includes(value, byteOffset, encoding) {
-          return indexOfValue(this, value, byteOffset, encoding, false) !== -1;
+          return indexOfValue(this, value, byteOffset, encoding, true) !== -1;
         };
 
         function swapBytes(buffer, size) {
@@ -585,25 +634,16 @@ extension GlobalsScript {
           return `<Buffer ${bytesHex(this, 50)}>`;
         };
 
-        // Reading and writing numbers. Offsets are checked as Node checks them: a number, an integer, in range.
+        // Reading and writing numbers, checked as Node checks them: the offset must be a number, then an integer
+        // (NaN and fractions are not; Infinity is out of range), then in range.
         function checkOffset(buffer, offset, size) {
-          if (offset === undefined) offset = 0;
           if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-          if (!Number.isInteger(offset)) throw outOfRange('offset', 'an integer', offset);
-          if (offset < 0 || offset + size > buffer.length) {
-            if (buffer.length - size < 0) {
-              throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', 'Attempt to access memory outside buffer bounds');
-            }
-            throw outOfRange('offset', `>= 0 and <= ${buffer.length - size}`, offset);
+          if (offset >= 0 && offset <= buffer.length - size && Number.isInteger(offset)) return offset;
+          if (Math.floor(offset) !== offset) throw outOfRange('offset', 'an integer', offset);
+          if (buffer.length - size < 0) {
+            throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', 'Attempt to access memory outside buffer bounds');
           }
-          return offset;
-        }
-
-        // Node converts the value with unary plus (so '1' writes 1 and a BigInt throws); NaN passes and writes 0.
-        function checkValue(value, minimum, maximum, range) {
-          const number = +value;
-          if (number > maximum || number < minimum) throw outOfRange('value', range, number);
-          return Number.isNaN(number) ? 0 : number;
+          throw outOfRange('offset', `>= 0 and <= ${buffer.length - size}`, offset);
         }
 
         function readBytes(buffer, offset, size, littleEndian) {
@@ -626,6 +666,26 @@ extension GlobalsScript {
           return offset + size;
         }
 
+        // Node words the range of up to 4 bytes with its bounds, of 5 and 6 bytes with powers of two.
+        function valueRange(size, minimum, maximum) {
+          if (size <= 4) return `>= ${minimum} and <= ${maximum}`;
+          const bits = size * 8;
+          return minimum === 0 ? `>= 0 and < 2 ** ${bits}` : `>= -(2 ** ${bits - 1}) and < 2 ** ${bits - 1}`;
+        }
+
+        // Node converts the value with unary plus (so '1' writes 1 and a BigInt throws); NaN passes and writes 0.
+        // It checks an 8-bit write's offset type before the value, a wider write's after it.
+        function writeInteger(buffer, value, offset, size, minimum, maximum, littleEndian) {
+          const number = +value;
+          if (size === 1 && typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
+          if (number > maximum || number < minimum) {
+            throw outOfRange('value', valueRange(size, minimum, maximum), number);
+          }
+          offset = checkOffset(buffer, offset, size);
+          const integer = Number.isNaN(number) ? 0 : Math.trunc(number);
+          return writeBytes(buffer, integer < 0 ? integer + 2 ** (size * 8) : integer, offset, size, littleEndian);
+        }
+
         function defineInteger(bits, signed, littleEndian) {
           const size = bits / 8;
           const suffix = bits === 8 ? '' : littleEndian ? 'LE' : 'BE';
@@ -633,16 +693,13 @@ extension GlobalsScript {
           const unsignedMaximum = 2 ** bits;
           const minimum = signed ? -(2 ** (bits - 1)) : 0;
           const maximum = signed ? 2 ** (bits - 1) - 1 : unsignedMaximum - 1;
-          const range = bits > 32 ? '' : `>= ${minimum} and <= ${maximum}`;
-          const read = function (offset) {
+          const read = function (offset = 0) {
             offset = checkOffset(this, offset, size);
             const value = readBytes(this, offset, size, littleEndian);
             return signed && value > maximum ? value - unsignedMaximum : value;
           };
-          const write = function (value, offset) {
-            offset = checkOffset(this, offset, size);
-            const integer = Math.trunc(checkValue(value, minimum, maximum, range));
-            return writeBytes(this, integer < 0 ? integer + unsignedMaximum : integer, offset, size, littleEndian);
+          const write = function (value, offset = 0) {
+            return writeInteger(this, value, offset, size, minimum, maximum, littleEndian);
           };
           for (const name of [base, base.replace('UInt', 'Uint')]) {
             ObjectDefineProperty(proto, `read${name}`, { value: read, writable: true, configurable: true });
@@ -656,37 +713,34 @@ extension GlobalsScript {
           }
         }
 
-        // Variable-width integers of 1 to 6 bytes.
+        // Variable-width integers of 1 to 6 bytes; their offset has no default.
         function checkByteLength(byteLength) {
-          if (typeof byteLength !== 'number') throw invalidArgType('byteLength', 'of type number', byteLength);
-          if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > 6) throw outOfRange('byteLength',
-            '>= 1 and <= 6', byteLength);
+          if (Number.isInteger(byteLength) && byteLength >= 1 && byteLength <= 6) return;
+          if (Math.floor(byteLength) !== byteLength) {
+            if (typeof byteLength !== 'number') throw invalidArgType('byteLength', 'of type number', byteLength);
+            throw outOfRange('byteLength', 'an integer', byteLength);
+          }
+          throw outOfRange('byteLength', '>= 1 and <= 6', byteLength);
         }
         for (const littleEndian of [true, false]) {
           const suffix = littleEndian ? 'LE' : 'BE';
           const readUnsigned = function (offset, byteLength) {
+            if (offset === undefined) throw invalidArgType('offset', 'of type number', offset);
             checkByteLength(byteLength);
             return readBytes(this, checkOffset(this, offset, byteLength), byteLength, littleEndian);
           };
           const readSigned = function (offset, byteLength) {
-            checkByteLength(byteLength);
-            const value = readBytes(this, checkOffset(this, offset, byteLength), byteLength, littleEndian);
+            const value = readUnsigned.call(this, offset, byteLength);
             return value >= 2 ** (byteLength * 8 - 1) ? value - 2 ** (byteLength * 8) : value;
           };
           const writeUnsigned = function (value, offset, byteLength) {
             checkByteLength(byteLength);
-            offset = checkOffset(this, offset, byteLength);
-            const maximum = 2 ** (byteLength * 8) - 1;
-            const integer = Math.trunc(checkValue(value, 0, maximum, `>= 0 and <= ${maximum}`));
-            return writeBytes(this, integer, offset, byteLength, littleEndian);
+            return writeInteger(this, value, offset, byteLength, 0, 2 ** (byteLength * 8) - 1, littleEndian);
           };
           const writeSigned = function (value, offset, byteLength) {
             checkByteLength(byteLength);
-            offset = checkOffset(this, offset, byteLength);
             const maximum = 2 ** (byteLength * 8 - 1);
-            const integer = Math.trunc(checkValue(value, -maximum, maximum - 1,
-              `>= -(2 ** ${byteLength * 8 - 1}) and < 2 ** ${byteLength * 8 - 1}`));
-            return writeBytes(this, integer < 0 ? integer + 2 * maximum : integer, offset, byteLength, littleEndian);
+            return writeInteger(this, value, offset, byteLength, -maximum, maximum - 1, littleEndian);
           };
           for (const [name, value] of [[`readUInt${suffix}`, readUnsigned], [`readUint${suffix}`, readUnsigned],
             [`readInt${suffix}`, readSigned], [`writeUInt${suffix}`, writeUnsigned], [`writeUint${suffix}`,
@@ -699,7 +753,7 @@ extension GlobalsScript {
         // 64-bit integers as BigInt.
         for (const littleEndian of [true, false]) {
           const suffix = littleEndian ? 'LE' : 'BE';
-          const halves = (buffer, offset) => {
+          const halves = (buffer, offset = 0) => {
             offset = checkOffset(buffer, offset, 8);
             const first = readBytes(buffer, offset, 4, littleEndian);
             const second = readBytes(buffer, offset + 4, 4, littleEndian);
@@ -713,13 +767,13 @@ extension GlobalsScript {
             const [low, high] = halves(this, offset);
             return (BigInt(high | 0) << 32n) | BigInt(low);
           };
-          const writer = (signed) => function (value, offset) {
-            offset = checkOffset(this, offset, 8);
+          const writer = (signed) => function (value, offset = 0) {
             const minimum = signed ? -(2n ** 63n) : 0n;
             const maximum = signed ? 2n ** 63n : 2n ** 64n;
             if (value < minimum || value >= maximum) {
               throw outOfRange('value', signed ? '>= -(2n ** 63n) and < 2n ** 63n' : '>= 0n and < 2n ** 64n', value);
             }
+            offset = checkOffset(this, offset, 8);
             // Not BigInt.asUintN: QuickJS 2025-04-26 returns it negative from 2 ** 63 up.
             // A number (not a BigInt) throws here, as in Node.
             const bits = value < 0n ? value + 2n ** 64n : value + 0n;
@@ -729,10 +783,11 @@ extension GlobalsScript {
             writeBytes(this, littleEndian ? high : low, offset + 4, 4, littleEndian);
             return offset + 8;
           };
+          const writeUnsigned = writer(false);
           for (const [name, value] of [[`readBigUInt64${suffix}`, readUnsigned], [`readBigUint64${suffix}`,
             readUnsigned],
-            [`readBigInt64${suffix}`, readSigned], [`writeBigUInt64${suffix}`, writer(false)],
-            [`writeBigUint64${suffix}`, writer(false)], [`writeBigInt64${suffix}`, writer(true)]]) {
+            [`readBigInt64${suffix}`, readSigned], [`writeBigUInt64${suffix}`, writeUnsigned],
+            [`writeBigUint64${suffix}`, writeUnsigned], [`writeBigInt64${suffix}`, writer(true)]]) {
             ObjectDefineProperty(proto, name, { value, writable: true, configurable: true });
           }
         }
@@ -742,15 +797,15 @@ extension GlobalsScript {
           const suffix = littleEndian ? 'LE' : 'BE';
           for (const [kind, size, array, bytes] of [['Float', 4, float32Array, float32Bytes], ['Double', 8,
             float64Array, float64Bytes]]) {
-            const read = function (offset) {
+            const read = function (offset = 0) {
               offset = checkOffset(this, offset, size);
               for (let index = 0; index < size; index++) bytes[littleEndian ? index : size - 1 - index] = this[offset +
                 index];
               return array[0];
             };
-            const write = function (value, offset) {
-              offset = checkOffset(this, offset, size);
+            const write = function (value, offset = 0) {
               array[0] = +value;
+              offset = checkOffset(this, offset, size);
               for (let index = 0; index < size; index++) this[offset + index] = bytes[littleEndian ? index :
                 size - 1 - index];
               return offset + size;

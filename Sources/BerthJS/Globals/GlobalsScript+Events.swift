@@ -67,11 +67,12 @@ extension GlobalsScript {
           }
         }
 
+        // As Node words it, `emit('error')` without an argument included: "Unhandled error. (undefined)".
         function unhandledError(error) {
           if (error instanceof Error) return error;
           let shown;
-          try { shown = inspect(error); } catch { shown = '[object]'; }
-          const wrapped = new Error(`Unhandled error.${error === undefined ? '' : ` (${shown})`}`);
+          try { shown = inspect(error); } catch { shown = error; }
+          const wrapped = new Error(`Unhandled error. (${shown})`);
           wrapped.code = 'ERR_UNHANDLED_ERROR';
           wrapped.context = error;
           return wrapped;
@@ -368,5 +369,6 @@ extension GlobalsScript {
         EventEmitter.once = once;
         EventEmitter.on = on;
         EventEmitter.EventEmitter = EventEmitter;
+        defineGlobal('EventEmitter', EventEmitter);
         """#
 }

@@ -46,8 +46,7 @@ extension GlobalsScript {
 
         function describeReceived(value) {
           if (value === null || value === undefined) return ` Received ${value}`;
-          if (typeof value === 'function') return value.name ? ` Received function ${value.name}` :
-            ' Received function';
+          if (typeof value === 'function') return ` Received function ${value.name}`;
           if (typeof value === 'object') {
             const name = value.constructor?.name;
             return name ? ` Received an instance of ${name}` : ` Received ${inspect(value, { depth: -1 })}`;
