@@ -282,6 +282,33 @@ struct BufferTests {
         ])
     }
 
+    /// fill checks as Node's _fill does: the encoding first (even for an empty range), then integer offsets in
+    /// range, then the real byte length; an empty range returns before the value is encoded.
+    @Test func fillChecksAsNodeDoes() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.alloc(4).fill('a', 0, 0, NaN)",
+            "Buffer.alloc(4).fill('a', 0, 0, false)",
+            "Buffer.alloc(4).fill('a', 0, 0, 'foo')",
+            "Buffer.alloc(4).fill('zz', 1, 1, 'hex')",
+            "Buffer.alloc(4).fill('zz', 'hex')",
+            "Buffer.alloc(4).fill(1, 'x')",
+            "Buffer.alloc(4).fill('a', 1.5)",
+            "Buffer.alloc(4).fill('a', 0, 2.5)",
+            "Buffer.alloc(4).fill('a', 0, 5)",
+            "Buffer.alloc(4).fill('a', -1)",
+            "Buffer.alloc(4).fill(1, 0, { [Symbol.toPrimitive]() { return 1; } })",
+            "(() => { const b = Buffer.from('w00t'); Object.defineProperty(b, 'length', { value: 1337 }); return b.fill(''); })()",
+            "Buffer.alloc(4).fill('\\u0409', 'latin1')",
+            "Buffer.alloc(4).fill('\\u0409')",
+            "Buffer.alloc(4).fill(true, 1)",
+            "Buffer.alloc(4).fill({ valueOf() { return 258; } })",
+            "Buffer.alloc(5).fill(new Uint16Array([0x102]))",
+            "Buffer.alloc(4).fill(Buffer.alloc(0))",
+            "Buffer.alloc(4, 'zz', 'hex')",
+            "Buffer.alloc(3, 'abcd', 'base64')",
+        ])
+    }
+
     /// Each `Uint` spelling is the very function of its `UInt` name, as in Node.
     @Test func uintAliasesAreTheSameFunctions() throws {
         try NodeComparison.expectSame(expressions: [

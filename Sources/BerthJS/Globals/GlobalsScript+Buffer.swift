@@ -6,6 +6,8 @@ extension GlobalsScript {
 
         const kMaxLength = 2 ** 32;
         const uint8Subarray = Uint8Array.prototype.subarray;
+        const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype),
+          'byteLength').get;
         const float32Array = new Float32Array(1);
         const float32Bytes = new Uint8Array(float32Array.buffer);
         const float64Array = new Float64Array(1);
@@ -410,56 +412,63 @@ extension GlobalsScript {
           return count;
         };
 
+        // Node's validateOffset, for fill's offset and end.
+        function checkFillIndex(value, name, maximum) {
+          if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+          if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+          if (value < 0 || value > maximum) throw outOfRange(name, `>= 0 && <= ${maximum}`, value);
+        }
+
+        // Node's _fill: only for a string value does a string offset or end name the encoding; the encoding is
+        // checked first, then the range; an empty range returns before the value is encoded.
         proto.fill = function fill(value, offset, end, encoding) {
-          if (typeof offset === 'string') {
-            encoding = offset;
-            offset = 0;
-            end = this.length;
-          } else if (typeof end === 'string') {
-            encoding = end;
-            end = this.length;
-          }
-          offset = offset === undefined ? 0 : offset;
-          end = end === undefined ? this.length : end;
-          if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-          if (typeof end !== 'number') throw invalidArgType('end', 'of type number', end);
-          if (offset < 0 || offset > kMaxLength) throw outOfRange('offset', `>= 0 && <= ${kMaxLength}`, offset);
-          if (end < 0 || end > this.length) throw outOfRange('end', `>= 0 && <= ${this.length}`, end);
-          if (end <= offset) return this;
-          if (typeof value === 'number') {
-            Uint8Array.prototype.fill.call(this, value & 255, offset, end);
-            return this;
-          }
-          if (typeof value === 'boolean') {
-            Uint8Array.prototype.fill.call(this, value ? 1 : 0, offset, end);
-            return this;
-          }
-          let pattern;
+          let normalized;
           if (typeof value === 'string') {
-            const normalized = normalizeEncoding(encoding);
+            if (offset === undefined || typeof offset === 'string') {
+              encoding = offset;
+              offset = 0;
+              end = this.length;
+            } else if (typeof end === 'string') {
+              encoding = end;
+              end = this.length;
+            }
+            normalized = normalizeEncoding(encoding);
             if (normalized === undefined) {
               if (typeof encoding !== 'string') throw invalidArgType('encoding', 'of type string', encoding);
               throw unknownEncoding(encoding);
             }
             if (value.length === 0) {
-              Uint8Array.prototype.fill.call(this, 0, offset, end);
-              return this;
+              value = 0;
+            } else if (value.length === 1 && (normalized === 'latin1' || (normalized === 'utf8' &&
+              value.charCodeAt(0) < 128))) {
+              value = value.charCodeAt(0);
             }
-            if (value.length === 1 && normalized === 'utf8' && value.charCodeAt(0) < 128) {
-              Uint8Array.prototype.fill.call(this, value.charCodeAt(0), offset, end);
-              return this;
-            }
-            pattern = fromString(value, normalized);
-            if (pattern.length === 0) {
-              throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
-                `The argument 'value' is invalid. Received ${inspect(value)}`);
-            }
-          } else if (value instanceof Uint8Array) {
+          }
+          if (offset === undefined) {
+            offset = 0;
+            end = this.length;
+          } else {
+            checkFillIndex(offset, 'offset', kMaxLength);
+            if (end === undefined) end = this.length;
+            else checkFillIndex(end, 'end', this.length);
+            if (offset >= end) return this;
+          }
+          // The real byte length: a `length` property defined on the buffer does not widen it.
+          if (end > typedArrayByteLength.call(this)) {
+            throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', 'Attempt to access memory outside buffer bounds');
+          }
+          let pattern;
+          if (typeof value === 'number') {
             pattern = value;
+          } else if (typeof value === 'string') {
+            pattern = fromString(value, normalized);
           } else if (ArrayBuffer.isView(value)) {
             pattern = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
           } else {
-            Uint8Array.prototype.fill.call(this, Number(value) & 255, offset, end);
+            pattern = (+value) & 255;
+          }
+          if (typeof pattern === 'number') {
+            Uint8Array.prototype.fill.call(this, pattern, offset, end);
             return this;
           }
           if (pattern.length === 0) {
