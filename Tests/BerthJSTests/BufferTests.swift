@@ -309,6 +309,26 @@ struct BufferTests {
         ])
     }
 
+    /// Buffer.from refuses what Node refuses, with Node's message: valueOf is followed only to a string or object.
+    @Test func fromRefusesWithNodesMessage() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.from({})",
+            "Buffer.from(new Boolean(true))",
+            "Buffer.from(new Number(1), 'hex')",
+            "Buffer.from({ valueOf() { return null; } })",
+            "Buffer.from({ valueOf: null })",
+            "Buffer.from(Object.create(null))",
+            "Buffer.from({ [Symbol.toPrimitive]() { return 1; } })",
+            "Buffer.from(Symbol('s'))",
+            "Buffer.from(5n)",
+            "Buffer.from((one, two) => {})",
+            "Buffer.from(undefined)",
+            "Buffer.from(new String('str'))",
+            "Buffer.from({ valueOf() { return 'ab'; } }, 'hex')",
+            "Buffer.from({ valueOf() { return [1, 2]; } })",
+        ])
+    }
+
     /// Each `Uint` spelling is the very function of its `UInt` name, as in Node.
     @Test func uintAliasesAreTheSameFunctions() throws {
         try NodeComparison.expectSame(expressions: [

@@ -252,8 +252,10 @@ extension GlobalsScript {
               }
               return copy;
             }
+            // Only a string or object that valueOf returns is used (new Boolean(true) is refused, as in Node).
             const primitive = value.valueOf?.();
-            if (primitive !== undefined && primitive !== null && primitive !== value) {
+            if (primitive !== undefined && primitive !== null && primitive !== value &&
+              (typeof primitive === 'string' || typeof primitive === 'object')) {
               return Buffer.from(primitive, encodingOrOffset, length);
             }
             if (typeof value.length === 'number' || Array.isArray(value)) return fromArrayLike(value);
