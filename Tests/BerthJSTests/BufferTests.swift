@@ -329,6 +329,31 @@ struct BufferTests {
         ])
     }
 
+    /// write and concat check offsets and lengths as Node's validateOffset does; array-likes are taken as Node's
+    /// fromObject takes them; parent and offset are there.
+    @Test func writeConcatAndArrayLikesAsNode() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.alloc(4).write('ab', 1.5)",
+            "Buffer.alloc(4).write('ab', 0, 1.5)",
+            "Buffer.alloc(4).write(5)",
+            "Buffer.alloc(4).write(5, -1)",
+            "Buffer.alloc(4).write(5, 'hex')",
+            "Buffer.concat([Buffer.from('ab')], 1.5)",
+            "Buffer.concat([Buffer.from('ab')], -1)",
+            "Buffer.concat([Buffer.from('ab'), 'x'], 1)",
+            "Buffer.concat([Buffer.from('ab'), Buffer.from('cd')], 3)",
+            "Buffer.from({ length: 'x' })",
+            "Buffer.from({ buffer: new ArrayBuffer(2) })",
+            "Buffer.from(new DataView(new ArrayBuffer(2)))",
+            "Buffer.from({ length: 2, 0: 'a', 1: '7' })",
+            "Buffer.from(new Float64Array([1.5, 300]))",
+            "Buffer.alloc(128).offset",
+            "Buffer.alloc(5).parent instanceof ArrayBuffer",
+            "Object.keys(Buffer.alloc(2))",
+        ])
+        try NodeComparison.expectSame(expressions: ["Buffer.from(new BigInt64Array([1n]))"])
+    }
+
     /// Each `Uint` spelling is the very function of its `UInt` name, as in Node.
     @Test func uintAliasesAreTheSameFunctions() throws {
         try NodeComparison.expectSame(expressions: [
