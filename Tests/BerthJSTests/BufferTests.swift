@@ -282,6 +282,78 @@ struct BufferTests {
         ])
     }
 
+    /// fill checks as Node's _fill does: the encoding first (even for an empty range), then integer offsets in
+    /// range, then the real byte length; an empty range returns before the value is encoded.
+    @Test func fillChecksAsNodeDoes() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.alloc(4).fill('a', 0, 0, NaN)",
+            "Buffer.alloc(4).fill('a', 0, 0, false)",
+            "Buffer.alloc(4).fill('a', 0, 0, 'foo')",
+            "Buffer.alloc(4).fill('zz', 1, 1, 'hex')",
+            "Buffer.alloc(4).fill('zz', 'hex')",
+            "Buffer.alloc(4).fill(1, 'x')",
+            "Buffer.alloc(4).fill('a', 1.5)",
+            "Buffer.alloc(4).fill('a', 0, 2.5)",
+            "Buffer.alloc(4).fill('a', 0, 5)",
+            "Buffer.alloc(4).fill('a', -1)",
+            "Buffer.alloc(4).fill(1, 0, { [Symbol.toPrimitive]() { return 1; } })",
+            "(() => { const b = Buffer.from('w00t'); Object.defineProperty(b, 'length', { value: 1337 }); return b.fill(''); })()",
+            "Buffer.alloc(4).fill('\\u0409', 'latin1')",
+            "Buffer.alloc(4).fill('\\u0409')",
+            "Buffer.alloc(4).fill(true, 1)",
+            "Buffer.alloc(4).fill({ valueOf() { return 258; } })",
+            "Buffer.alloc(5).fill(new Uint16Array([0x102]))",
+            "Buffer.alloc(4).fill(Buffer.alloc(0))",
+            "Buffer.alloc(4, 'zz', 'hex')",
+            "Buffer.alloc(3, 'abcd', 'base64')",
+        ])
+    }
+
+    /// Buffer.from refuses what Node refuses, with Node's message: valueOf is followed only to a string or object.
+    @Test func fromRefusesWithNodesMessage() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.from({})",
+            "Buffer.from(new Boolean(true))",
+            "Buffer.from(new Number(1), 'hex')",
+            "Buffer.from({ valueOf() { return null; } })",
+            "Buffer.from({ valueOf: null })",
+            "Buffer.from(Object.create(null))",
+            "Buffer.from({ [Symbol.toPrimitive]() { return 1; } })",
+            "Buffer.from(Symbol('s'))",
+            "Buffer.from(5n)",
+            "Buffer.from((one, two) => {})",
+            "Buffer.from(undefined)",
+            "Buffer.from(new String('str'))",
+            "Buffer.from({ valueOf() { return 'ab'; } }, 'hex')",
+            "Buffer.from({ valueOf() { return [1, 2]; } })",
+        ])
+    }
+
+    /// write and concat check offsets and lengths as Node's validateOffset does; array-likes are taken as Node's
+    /// fromObject takes them; parent and offset are there.
+    @Test func writeConcatAndArrayLikesAsNode() throws {
+        try NodeComparison.expectSame(messages: [
+            "Buffer.alloc(4).write('ab', 1.5)",
+            "Buffer.alloc(4).write('ab', 0, 1.5)",
+            "Buffer.alloc(4).write(5)",
+            "Buffer.alloc(4).write(5, -1)",
+            "Buffer.alloc(4).write(5, 'hex')",
+            "Buffer.concat([Buffer.from('ab')], 1.5)",
+            "Buffer.concat([Buffer.from('ab')], -1)",
+            "Buffer.concat([Buffer.from('ab'), 'x'], 1)",
+            "Buffer.concat([Buffer.from('ab'), Buffer.from('cd')], 3)",
+            "Buffer.from({ length: 'x' })",
+            "Buffer.from({ buffer: new ArrayBuffer(2) })",
+            "Buffer.from(new DataView(new ArrayBuffer(2)))",
+            "Buffer.from({ length: 2, 0: 'a', 1: '7' })",
+            "Buffer.from(new Float64Array([1.5, 300]))",
+            "Buffer.alloc(128).offset",
+            "Buffer.alloc(5).parent instanceof ArrayBuffer",
+            "Object.keys(Buffer.alloc(2))",
+        ])
+        try NodeComparison.expectSame(expressions: ["Buffer.from(new BigInt64Array([1n]))"])
+    }
+
     /// Each `Uint` spelling is the very function of its `UInt` name, as in Node.
     @Test func uintAliasesAreTheSameFunctions() throws {
         try NodeComparison.expectSame(expressions: [

@@ -26,6 +26,22 @@ struct EventEmitterTests {
             """#)
     }
 
+    /// Listener limits are checked with Node's words: a number (else ERR_INVALID_ARG_TYPE), then `>= 0`.
+    @Test func listenerLimitsCheckedAsInNode() throws {
+        try NodeComparison.expectSame(
+            #"""
+            import { EventEmitter } from 'node:events';
+            checkMessage(() => new EventEmitter().setMaxListeners(-1));
+            checkMessage(() => new EventEmitter().setMaxListeners('1'));
+            checkMessage(() => new EventEmitter().setMaxListeners(NaN));
+            checkMessage(() => new EventEmitter().setMaxListeners(Infinity).getMaxListeners());
+            checkMessage(() => new EventEmitter().setMaxListeners(0).getMaxListeners());
+            checkMessage(() => { EventEmitter.defaultMaxListeners = -1; });
+            checkMessage(() => { EventEmitter.defaultMaxListeners = 'x'; });
+            checkMessage(() => { EventEmitter.defaultMaxListeners = 11; return new EventEmitter().getMaxListeners(); });
+            """#)
+    }
+
     /// `EventEmitter` is a global of the handler runtime (Node has it only in node:events), the same class.
     @Test func eventEmitterIsAGlobal() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(

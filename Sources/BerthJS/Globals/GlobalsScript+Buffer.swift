@@ -6,6 +6,8 @@ extension GlobalsScript {
 
         const kMaxLength = 2 ** 32;
         const uint8Subarray = Uint8Array.prototype.subarray;
+        const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype),
+          'byteLength').get;
         const float32Array = new Float32Array(1);
         const float32Bytes = new Uint8Array(float32Array.buffer);
         const float64Array = new Float64Array(1);
@@ -174,6 +176,13 @@ extension GlobalsScript {
           }
         }
 
+        // Node's validateOffset: a number, an integer, in [0, maximum].
+        function checkIndex(value, name, maximum = kMaxLength) {
+          if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+          if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+          if (value < 0 || value > maximum) throw outOfRange(name, `>= 0 && <= ${maximum}`, value);
+        }
+
         function validateSize(size) {
           if (typeof size !== 'number') throw invalidArgType('size', 'of type number', size);
           if (!(size >= 0 && size <= kMaxLength)) throw outOfRange('size', `>= 0 && <= ${kMaxLength}`, size);
@@ -228,33 +237,37 @@ extension GlobalsScript {
         Object.setPrototypeOf(Buffer, Uint8Array);
         Buffer.poolSize = 8192;
 
+        function isAnyArrayBuffer(value) {
+          return value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' &&
+            value instanceof SharedArrayBuffer);
+        }
+
         Buffer.from = function from(value, encodingOrOffset, length) {
           if (typeof value === 'string') return fromString(value, encodingOrOffset);
           if (typeof value === 'object' && value !== null) {
-            if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' &&
-              value instanceof SharedArrayBuffer)) {
-              return fromArrayBuffer(value, encodingOrOffset, length);
-            }
-            if (ArrayBuffer.isView(value)) {
+            if (isAnyArrayBuffer(value)) return fromArrayBuffer(value, encodingOrOffset, length);
+            if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
               if (value instanceof Uint8Array) {
                 const copy = new FastBuffer(value.length);
                 copy.set(value);
                 return copy;
               }
-              if (value instanceof DataView) return fromArrayLike(new Uint8Array(value.buffer, value.byteOffset,
-                value.byteLength));
+              // Each element converts as a byte does; a BigInt element throws, as in Node.
               const copy = new FastBuffer(value.length);
-              for (let index = 0; index < value.length; index++) {
-                const item = value[index];
-                copy[index] = typeof item === 'bigint' ? Number(item & 0xffn) : item;
-              }
+              for (let index = 0; index < value.length; index++) copy[index] = value[index];
               return copy;
             }
+            // Only a string or object that valueOf returns is used (new Boolean(true) is refused, as in Node).
             const primitive = value.valueOf?.();
-            if (primitive !== undefined && primitive !== null && primitive !== value) {
+            if (primitive !== undefined && primitive !== null && primitive !== value &&
+              (typeof primitive === 'string' || typeof primitive === 'object')) {
               return Buffer.from(primitive, encodingOrOffset, length);
             }
-            if (typeof value.length === 'number' || Array.isArray(value)) return fromArrayLike(value);
+            // Node's fromObject: what has a length, or an ArrayBuffer as `buffer` (a DataView), is array-like,
+            // and empty unless its length is a number.
+            if (value.length !== undefined || isAnyArrayBuffer(value.buffer)) {
+              return typeof value.length === 'number' ? fromArrayLike(value) : new FastBuffer(0);
+            }
             if (value.type === 'Buffer' && Array.isArray(value.data)) return fromArrayLike(value.data);
             if (typeof value[Symbol.toPrimitive] === 'function') {
               const converted = value[Symbol.toPrimitive]('string');
@@ -323,13 +336,13 @@ extension GlobalsScript {
               }
               totalLength += list[index].length;
             }
-          } else if (typeof totalLength !== 'number' || !Number.isInteger(totalLength) || totalLength < 0) {
-            throw typeof totalLength !== 'number' ? invalidArgType('length', 'of type number', totalLength)
-              : outOfRange('length', '>= 0 && <= 9007199254740991', totalLength);
+          } else {
+            checkIndex(totalLength, 'length');
           }
           const result = new FastBuffer(totalLength);
           let position = 0;
-          for (let index = 0; index < list.length && position < totalLength; index++) {
+          // Every item is checked, also past totalLength, as in Node.
+          for (let index = 0; index < list.length; index++) {
             const item = list[index];
             if (!(item instanceof Uint8Array)) throw invalidArgType(`list[${index}]`,
               'an instance of Buffer or Uint8Array', item);
@@ -341,6 +354,16 @@ extension GlobalsScript {
         };
 
         const proto = FastBuffer.prototype;
+
+        // Node's deprecated aliases of buffer and byteOffset, still read by older code.
+        ObjectDefineProperty(proto, 'parent', {
+          enumerable: true,
+          get() { return this instanceof Buffer ? this.buffer : undefined; },
+        });
+        ObjectDefineProperty(proto, 'offset', {
+          enumerable: true,
+          get() { return this instanceof Buffer ? this.byteOffset : undefined; },
+        });
 
         function clampIndex(value, length, fallback) {
           if (value === undefined) return fallback;
@@ -410,56 +433,56 @@ extension GlobalsScript {
           return count;
         };
 
+        // Node's _fill: only for a string value does a string offset or end name the encoding; the encoding is
+        // checked first, then the range; an empty range returns before the value is encoded.
         proto.fill = function fill(value, offset, end, encoding) {
-          if (typeof offset === 'string') {
-            encoding = offset;
-            offset = 0;
-            end = this.length;
-          } else if (typeof end === 'string') {
-            encoding = end;
-            end = this.length;
-          }
-          offset = offset === undefined ? 0 : offset;
-          end = end === undefined ? this.length : end;
-          if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-          if (typeof end !== 'number') throw invalidArgType('end', 'of type number', end);
-          if (offset < 0 || offset > kMaxLength) throw outOfRange('offset', `>= 0 && <= ${kMaxLength}`, offset);
-          if (end < 0 || end > this.length) throw outOfRange('end', `>= 0 && <= ${this.length}`, end);
-          if (end <= offset) return this;
-          if (typeof value === 'number') {
-            Uint8Array.prototype.fill.call(this, value & 255, offset, end);
-            return this;
-          }
-          if (typeof value === 'boolean') {
-            Uint8Array.prototype.fill.call(this, value ? 1 : 0, offset, end);
-            return this;
-          }
-          let pattern;
+          let normalized;
           if (typeof value === 'string') {
-            const normalized = normalizeEncoding(encoding);
+            if (offset === undefined || typeof offset === 'string') {
+              encoding = offset;
+              offset = 0;
+              end = this.length;
+            } else if (typeof end === 'string') {
+              encoding = end;
+              end = this.length;
+            }
+            normalized = normalizeEncoding(encoding);
             if (normalized === undefined) {
               if (typeof encoding !== 'string') throw invalidArgType('encoding', 'of type string', encoding);
               throw unknownEncoding(encoding);
             }
             if (value.length === 0) {
-              Uint8Array.prototype.fill.call(this, 0, offset, end);
-              return this;
+              value = 0;
+            } else if (value.length === 1 && (normalized === 'latin1' || (normalized === 'utf8' &&
+              value.charCodeAt(0) < 128))) {
+              value = value.charCodeAt(0);
             }
-            if (value.length === 1 && normalized === 'utf8' && value.charCodeAt(0) < 128) {
-              Uint8Array.prototype.fill.call(this, value.charCodeAt(0), offset, end);
-              return this;
-            }
-            pattern = fromString(value, normalized);
-            if (pattern.length === 0) {
-              throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
-                `The argument 'value' is invalid. Received ${inspect(value)}`);
-            }
-          } else if (value instanceof Uint8Array) {
+          }
+          if (offset === undefined) {
+            offset = 0;
+            end = this.length;
+          } else {
+            checkIndex(offset, 'offset', kMaxLength);
+            if (end === undefined) end = this.length;
+            else checkIndex(end, 'end', this.length);
+            if (offset >= end) return this;
+          }
+          // The real byte length: a `length` property defined on the buffer does not widen it.
+          if (end > typedArrayByteLength.call(this)) {
+            throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', 'Attempt to access memory outside buffer bounds');
+          }
+          let pattern;
+          if (typeof value === 'number') {
             pattern = value;
+          } else if (typeof value === 'string') {
+            pattern = fromString(value, normalized);
           } else if (ArrayBuffer.isView(value)) {
             pattern = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
           } else {
-            Uint8Array.prototype.fill.call(this, Number(value) & 255, offset, end);
+            pattern = (+value) & 255;
+          }
+          if (typeof pattern === 'number') {
+            Uint8Array.prototype.fill.call(this, pattern, offset, end);
             return this;
           }
           if (pattern.length === 0) {
@@ -473,8 +496,8 @@ extension GlobalsScript {
           return this;
         };
 
+        // Node's write: the offset and length are checked before the text, which must be a string.
         proto.write = function write(text, offset, length, encoding) {
-          if (typeof text !== 'string') throw invalidArgType('argument', 'of type string', text);
           if (offset === undefined) {
             encoding = 'utf8';
             offset = 0;
@@ -484,9 +507,7 @@ extension GlobalsScript {
             offset = 0;
             length = this.length;
           } else {
-            if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset);
-            if (offset < 0 || offset > this.length || !Number.isInteger(offset)) throw outOfRange('offset',
-              `>= 0 && <= ${this.length}`, offset);
+            checkIndex(offset, 'offset', this.length);
             const remaining = this.length - offset;
             if (length === undefined) {
               length = remaining;
@@ -494,12 +515,11 @@ extension GlobalsScript {
               encoding = length;
               length = remaining;
             } else {
-              if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length);
-              if (length < 0 || length > this.length || !Number.isInteger(length)) throw outOfRange('length',
-                `>= 0 && <= ${this.length}`, length);
+              checkIndex(length, 'length', this.length);
               if (length > remaining) length = remaining;
             }
           }
+          if (typeof text !== 'string') throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'argument must be a string');
           if (text.length === 0 || length === 0) return 0;
           return writeString(this, text, offset, length, encoding ? namedEncodingOrThrow(encoding) : 'utf8');
         };

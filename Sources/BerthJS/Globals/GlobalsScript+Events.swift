@@ -10,6 +10,12 @@ extension GlobalsScript {
           validateFunction(listener, 'listener');
         }
 
+        // Node's validateNumber(value, name, 0): a number, not NaN, not negative.
+        function checkListenerLimit(value, name) {
+          if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+          if (!(value >= 0)) throw outOfRange(name, '>= 0', value);
+        }
+
         // A function, not a class, so that `EventEmitter.call(this)` works for emitters written the old way.
         function EventEmitter(options) {
           EventEmitter.init.call(this, options);
@@ -230,7 +236,7 @@ extension GlobalsScript {
         };
 
         EventEmitter.prototype.setMaxListeners = function setMaxListeners(n) {
-          if (typeof n !== 'number' || n < 0 || Number.isNaN(n)) throw outOfRange('n', 'a non-negative number', n);
+          checkListenerLimit(n, 'setMaxListeners');
           this._maxListeners = n;
           return this;
         };
@@ -263,9 +269,7 @@ extension GlobalsScript {
           enumerable: true,
           get() { return defaultMaxListeners; },
           set(value) {
-            if (typeof value !== 'number' || value < 0 || Number.isNaN(value)) {
-              throw outOfRange('defaultMaxListeners', 'a non-negative number', value);
-            }
+            checkListenerLimit(value, 'defaultMaxListeners');
             defaultMaxListeners = value;
           },
         });

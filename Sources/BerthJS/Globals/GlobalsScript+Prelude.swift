@@ -56,10 +56,12 @@ extension GlobalsScript {
           return ` Received type ${typeof value} (${shown})`;
         }
 
+        // A name ending in " argument" is used as it is ("The first argument must be …"), as in Node.
         function invalidArgType(name, expected, actual) {
           const kind = name.includes('.') ? 'property' : 'argument';
+          const subject = name.endsWith(' argument') ? name : `"${name}" ${kind}`;
           return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-            `The "${name}" ${kind} must be ${expected}.${describeReceived(actual)}`);
+            `The ${subject} must be ${expected}.${describeReceived(actual)}`);
         }
 
         function outOfRange(name, range, received) {
