@@ -42,6 +42,7 @@ extension Diagnostic.Code {
     package static let moduleImportNotFound = Self(rawValue: "module.import-not-found")
     package static let moduleOutsideFolder = Self(rawValue: "module.outside-folder")
     package static let moduleUnknownBuiltin = Self(rawValue: "module.unknown-builtin")
+    package static let moduleTooLarge = Self(rawValue: "module.too-large")
 
     // TLS references.
     package static let tlsUDP = Self(rawValue: "tls.udp")
@@ -64,7 +65,7 @@ extension Diagnostic.Code {
         .manifestLimitRange, .manifestRate, .manifestDuration, .manifestLimitOrder,
         .moduleUnreadable, .moduleSyntax, .moduleMissingExport, .moduleExportNotFunction,
         .moduleOtherTransportExport, .moduleImportNotFound, .moduleOutsideFolder, .moduleUnknownBuiltin,
-        .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
+        .moduleTooLarge, .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
         .tlsNotYetValid,
     ]
 }

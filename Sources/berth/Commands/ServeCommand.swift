@@ -36,7 +36,7 @@ enum ServeCommand {
         }
         let options = ServeOptions(
             bindAddress: serve.bindAddress, cpuBudgetMilliseconds: serve.cpuBudgetMilliseconds,
-            heapLimitBytes: serve.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds,
+            heapLimitBytes: arguments.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds,
             storeMaxBytes: serve.storeMaxBytes)
         do {
             let folder = URL(fileURLWithPath: arguments.folder).resolvingSymlinksInPath().path
