@@ -70,4 +70,88 @@ import Testing
             folder: folder.path, arguments: ["--bind", "127.0.0.1", "--heap-limit", "1GiB"], readyCount: 1)
         broker.stop()
     }
+
+    // MARK: Ports that cannot be bound
+
+    /// With every port taken the broker serves nothing: it says which port and why, and exits non-zero.
+    @Test func everyPortTakenFailsNamingThePortAndTheReason() throws {
+        let held = try [PortHolder(), PortHolder()]
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "a.tcp.\(held[0].port).port.js": Self.plainEcho, "b.tcp.\(held[1].port).port.js": Self.plainEcho,
+            "manifest.json": Self.allowLoopback,
+        ])
+        let result = try BerthBinary.run(["serve", folder.path, "--bind", "127.0.0.1"])
+        #expect(result.status == 1, "\(result.standardError)")
+        for holder in held {
+            #expect(result.standardError.contains("cannot bind tcp/\(holder.port) on 127.0.0.1: address already in use (EADDRINUSE)"),
+                    "\(result.standardError)")
+        }
+        #expect(result.standardError.contains("nothing to serve"))
+    }
+
+    /// Some ports taken: the others serve (the failure is logged); with --strict the broker stops and fails.
+    @Test func somePortsTakenServeTheRestUnlessStrict() throws {
+        let held = try PortHolder()
+        let free = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "a.tcp.\(held.port).port.js": Self.plainEcho, "b.tcp.\(free).port.js": Self.plainEcho,
+            "manifest.json": Self.allowLoopback,
+        ])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        #expect(broker.waitForLog("cannot bind tcp/\(held.port) on 127.0.0.1: address already in use (EADDRINUSE)"))
+        #expect(try Self.echo("b", port: free) == "b")
+        broker.signal(SIGTERM)
+        #expect(broker.waitForExit() == 0)
+
+        let strict = try BerthBinary.run(["serve", folder.path, "--bind", "127.0.0.1", "--strict"])
+        #expect(strict.status == 1, "\(strict.standardError)")
+        #expect(strict.standardError.contains("cannot bind tcp/\(held.port)"))
+        #expect(strict.standardError.contains("--strict, and a.tcp.\(held.port).port.js could not start"))
+    }
+
+    // MARK: Signals
+
+    /// SIGHUP (an operator's reload) neither kills nor changes anything until live reload exists: one line says so.
+    @Test func sighupKeepsServingAndSaysSo() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write(["echo.tcp.\(port).port.js": Self.plainEcho, "manifest.json": Self.allowLoopback])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        defer { broker.stop() }
+        broker.signal(SIGHUP)
+        #expect(broker.waitForLog("live reload is not available yet"), "\(broker.log)")
+        #expect(broker.isRunning)
+        #expect(try Self.echo("after hup", port: port) == "after hup")
+        #expect(broker.lines.count { $0.contains("SIGHUP") } == 1)
+        broker.signal(SIGTERM)
+        #expect(broker.waitForExit() == 0)
+    }
+}
+
+/// A TCP port on 127.0.0.1 held by this process (bound and listening) until the holder goes away.
+final class PortHolder {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 8) == 0
+                    && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else { throw HoldError() }
+        (self.descriptor, port) = (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    deinit { close(descriptor) }
+
+    struct HoldError: Error {}
 }
