@@ -111,6 +111,76 @@ import Testing
         #expect(strict.standardError.contains("--strict, and a.tcp.\(held.port).port.js could not start"))
     }
 
+    // MARK: Accept failures
+
+    /// Connections reset while they wait to be accepted (the loop busy in a handler meanwhile) are counted in the
+    /// endpoint's summary line, not logged one line each.
+    @Test func resetsBeforeAcceptAreCountedNotLoggedEach() throws {
+        let (busy, echo) = (try FreePort.tcp(), try FreePort.tcp())
+        let folder = try TemporaryFolder()
+        try folder.write([
+            "busy.tcp.\(busy).port.js": "export function handle(conn) { const end = Date.now() + 1500; while (Date.now() < end) {} conn.end(); }\n",
+            "echo.tcp.\(echo).port.js": Self.plainEcho,
+            "manifest.json": Self.allowLoopback,
+        ])
+        let broker = try ServeProcess(
+            folder: folder.path, arguments: ["--bind", "127.0.0.1", "--cpu-budget", "5s"], readyCount: 2)
+        defer { broker.stop() }
+        let node = try NodePeer.run("""
+            const net = require("net");
+            const [busy, echo] = process.argv.slice(1).map(Number);
+            net.connect(busy, "127.0.0.1").on("error", () => {});
+            setTimeout(() => {
+              let reset = 0;
+              for (let i = 0; i < 300; i++) {
+                const s = net.connect(echo, "127.0.0.1", () => { s.resetAndDestroy(); if (++reset === 300) console.log("reset", reset); });
+                s.on("error", () => {});
+              }
+            }, 300);
+            """, arguments: [String(busy), String(echo)], timeout: 30)
+        #expect(node.standardOutput == "reset 300\n", "\(node.standardOutput)\(node.standardError)")
+        #expect(broker.waitForLog("\"reset-before-accept\":\"", timeout: 12), "\(broker.log)")
+        #expect(!broker.lines.contains { $0.contains("accept failed") }, "\(broker.log)")
+        #expect(broker.lines.count { $0.contains("\"handler\":\"echo\"") } < 10, "\(broker.log)")
+        #expect(try Self.echo("fine", port: echo) == "fine")
+    }
+
+    /// Out of descriptors (RLIMIT_NOFILE lowered to 48), connections beyond it are reset: stated once, counted in
+    /// the summary, and the broker serves again once descriptors free up.
+    @Test func descriptorExhaustionIsStatedOnceCountedAndRecovers() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        try folder.write(["echo.tcp.\(port).port.js": Self.plainEcho, "manifest.json": Self.allowLoopback])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1, launcher: ["/usr/bin/prlimit", "--nofile=48:48"])
+        defer { broker.stop() }
+        let node = try NodePeer.run("""
+            const net = require("net");
+            const port = Number(process.argv[1]);
+            const sockets = [];
+            let closed = 0;
+            for (let i = 0; i < 100; i++) {
+              const s = net.connect(port, "127.0.0.1");
+              s.on("error", () => {}); s.on("close", () => closed++);
+              sockets.push(s);
+            }
+            setTimeout(() => {
+              const reset = closed;
+              sockets.forEach((s) => s.destroy());
+              setTimeout(() => {
+                const t = net.connect(port, "127.0.0.1", () => t.write("back"));
+                t.setEncoding("utf8");
+                t.on("data", (d) => { console.log(reset > 0, d); t.destroy(); });
+                t.on("error", (e) => console.log("error", e.message));
+              }, 500);
+            }, 2000);
+            """, arguments: [String(port)], timeout: 30)
+        #expect(node.standardOutput == "true back\n", "\(node.standardOutput)\(node.standardError)\n\(broker.log)")
+        #expect(broker.waitForLog("\"descriptor-limit\":\"", timeout: 12), "the summary line counts them: \(broker.log)")
+        #expect(broker.lines.count { $0.contains("out of file descriptors") } == 1, "\(broker.log)")
+        broker.signal(SIGTERM)
+        #expect(broker.waitForExit() == 0)
+    }
+
     // MARK: Signals
 
     /// SIGHUP (an operator's reload) neither kills nor changes anything until live reload exists: one line says so.

@@ -276,8 +276,19 @@ extension HandlerInstance: TCPListenerDelegate {
         check(runtime.acceptConnection(id, info))
     }
 
+    /// Counted into the summary line, never logged one by one: a flood of resets would flood the log.
     func listener(_ listener: TCPListener, failedToAccept error: LoopError) {
-        log.log(.warn, "accept failed: \(error.message)", handler: endpoint.name, fields: [("code", error.code)])
+        let isReset = ["ENOTCONN", "ECONNABORTED", "ECONNRESET"].contains(error.code)
+        screen.record(isReset ? .resetBeforeAccept : .acceptFailed)
+    }
+
+    func listener(_ listener: TCPListener, reset count: Int, outOfDescriptors error: LoopError, isNew: Bool) {
+        screen.record(.descriptorLimit, count: count)
+        guard isNew else { return }
+        let maximum = loop.descriptorLimit.map { ", limit \($0)" } ?? ""
+        log.log(.error, "out of file descriptors (\(error.message)\(maximum)): new connections on every port are reset "
+                + "until descriptors free up; the summary lines count them as descriptor-limit",
+                fields: [("code", error.code)])
     }
 }
 
