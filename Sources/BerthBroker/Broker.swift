@@ -4,6 +4,10 @@ import Foundation
 
 /// The serve stage: one process, one libuv loop, every listening socket. Runs until SIGTERM/SIGINT and a drain.
 package final class Broker {
+    /// How `run()` ended: stopped by a signal, or failed because nothing could be served (or, with `--strict`, one
+    /// endpoint could not start); the reason is logged.
+    package enum Outcome: Equatable, Sendable { case stopped, failed }
+
     private let plan: DeploymentPlan
     private let folder: String
     private let options: ServeOptions
@@ -15,7 +19,8 @@ package final class Broker {
 
     /// Serves every endpoint of the plan until a signal, then drains: stop accepting, abort every `ctx.signal`, run
     /// `close(ctx)`, let open connections finish for the grace period, destroy the rest. A second signal exits at once.
-    package func run() throws {
+    /// When no endpoint can start (or, with `--strict`, any one cannot), it drains the same way and fails.
+    package func run() throws -> Outcome {
         Self.raiseFileLimit()
         Self.unblockShutdownSignals()
         let loop = try EventLoop()
@@ -26,21 +31,22 @@ package final class Broker {
             deliveryTimer.start(after: 0) { store?.deliverPending() }
         }
         var instances: [HandlerInstance] = []
+        var unservable = 0  // endpoints that did not start: TLS, module, bind, open()
         for endpoint in plan.endpoints {
             if endpoint.tls != nil {
                 log.log(.error, "not serving \(endpoint.file): TLS termination is not available in this version of berth",
                         handler: endpoint.name)
+                unservable += 1
                 continue
             }
-            let instance = HandlerInstance(endpoint: endpoint, loop: loop, options: options, log: log, store: store!,
-                                           storeOwner: instances.count + 1)
-            instances.append(instance)
-            instance.start(folder: folder)
+            instances.append(HandlerInstance(endpoint: endpoint, loop: loop, options: options, log: log,
+                                             store: store!, storeOwner: instances.count + 1))
         }
 
         var signals: [SignalWatcher] = []
         var graceTimer: LoopTimer?
         var isShuttingDown = false
+        var outcome = Outcome.stopped
         let finish = {
             for instance in instances { instance.stop() }
             for watcher in signals { watcher.close() }
@@ -50,14 +56,10 @@ package final class Broker {
         let checkDrained = {
             if isShuttingDown, instances.allSatisfy({ $0.openConnectionCount == 0 }) { finish() }
         }
-        let shutdown: (Int32) -> Void = { [log, options] signal in
-            if isShuttingDown {
-                log.log(.warn, "second signal: exiting now")
-                exit(1)
-            }
+        let drain: (String) -> Void = { [log, options] reason in
             isShuttingDown = true
             let open = instances.reduce(0) { $0 + $1.openConnectionCount }
-            log.log(.info, "shutting down on signal \(signal): \(open) connections may finish within \(DurationText.format(milliseconds: options.graceMilliseconds))")
+            log.log(.info, "shutting down \(reason): \(open) connections may finish within \(DurationText.format(milliseconds: options.graceMilliseconds))")
             for instance in instances {
                 instance.onDrained = { checkDrained() }
                 instance.stopAccepting()
@@ -71,20 +73,57 @@ package final class Broker {
             graceTimer = timer
             checkDrained()
         }
+        let shutdown: (Int32) -> Void = { [log] signal in
+            if isShuttingDown {
+                log.log(.warn, "second signal: exiting now")
+                exit(1)
+            }
+            drain("on signal \(signal)")
+        }
         for signal in [SIGTERM, SIGINT] { signals.append(try SignalWatcher(loop: loop, signal: signal, shutdown)) }
+        // Operators send SIGHUP to reload; until berth can, it must not kill the broker (its default action).
+        signals.append(try SignalWatcher(loop: loop, signal: SIGHUP) { [log] _ in
+            log.log(.warn, "SIGHUP: live reload is not available yet; nothing changed, still serving")
+        })
+
+        // An endpoint that cannot start fails the broker when no endpoint is left to serve, or with --strict.
+        let checkServing = { [log, options, plan] (failed: String?) in
+            guard !isShuttingDown else { return }
+            if options.isStrict, let failed {
+                log.log(.error, "stopping: --strict, and \(failed) could not start (see above)")
+            } else if unservable >= plan.endpoints.count {
+                log.log(.error, plan.endpoints.isEmpty
+                    ? "stopping: nothing to serve, the folder has no endpoint that compiles (see above)"
+                    : "stopping: nothing to serve, none of the \(plan.endpoints.count) endpoints could start (see above)")
+            } else {
+                return
+            }
+            outcome = .failed
+            drain("after a failed start")
+        }
+        for instance in instances {
+            instance.onStartFailed = { [file = instance.endpoint.file] in
+                unservable += 1
+                checkServing(file)
+            }
+        }
+        for instance in instances where !isShuttingDown { instance.start(folder: folder) }
+        checkServing(nil)
 
         loop.run()
         loop.close()
         log.log(.info, "stopped")
+        return outcome
     }
 
-    /// A parent that spawned us from a thread with SIGTERM/SIGINT blocked (test runners, some supervisors) passes that
+    /// A parent that spawned us from a thread with SIGTERM/SIGINT/SIGHUP blocked (test runners, some supervisors) passes that
     /// mask on; the broker must still hear them.
     private static func unblockShutdownSignals() {
         var set = sigset_t()
         unsafe sigemptyset(&set)
         unsafe sigaddset(&set, SIGTERM)
         unsafe sigaddset(&set, SIGINT)
+        unsafe sigaddset(&set, SIGHUP)
         _ = unsafe pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 

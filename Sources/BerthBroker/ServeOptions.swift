@@ -10,9 +10,13 @@ package struct ServeOptions: Sendable, Equatable {
     package var graceMilliseconds: Int
     /// The bound on `ctx.shared`'s encoded keys and values.
     package var storeMaxBytes: Int
+    /// `--strict`: an endpoint that cannot start (its port cannot be bound, its module does not load, `open` fails)
+    /// stops the broker with a failure instead of leaving the others serving.
+    package var isStrict: Bool
 
     package init(bindAddress: String? = nil, cpuBudgetMilliseconds: Int = 1000, heapLimitBytes: Int = 64 << 20,
-                 graceMilliseconds: Int = 10_000, storeMaxBytes: Int = 256 << 20) {
+                 graceMilliseconds: Int = 10_000, storeMaxBytes: Int = 256 << 20, isStrict: Bool = false) {
+        self.isStrict = isStrict
         self.bindAddress = bindAddress
         self.cpuBudgetMilliseconds = cpuBudgetMilliseconds
         self.heapLimitBytes = heapLimitBytes

@@ -1,5 +1,6 @@
 package import BerthPlan
 package import Foundation
+import BerthJS
 
 /// What a compilation may know beyond the folder: the running deployment and the clock.
 package struct CompileOptions: Sendable {
@@ -9,9 +10,14 @@ package struct CompileOptions: Sendable {
     /// The instant certificates are checked against.
     package var now: Date
     package var berthVersion: String
+    /// The heap limit each handler will run with (`--heap-limit`): modules that cannot load within it are refused.
+    package var heapLimit: Int
 
-    package init(incumbents: [String: String] = [:], now: Date = Date(), berthVersion: String = BerthVersion.current) {
-        (self.incumbents, self.now, self.berthVersion) = (incumbents, now, berthVersion)
+    package init(
+        incumbents: [String: String] = [:], now: Date = Date(), berthVersion: String = BerthVersion.current,
+        heapLimit: Int = HandlerRuntime.defaultHeapLimit
+    ) {
+        (self.incumbents, self.now, self.berthVersion, self.heapLimit) = (incumbents, now, berthVersion, heapLimit)
     }
 
     /// The incumbents of a previously written plan document.

@@ -68,7 +68,9 @@ package final class HandlerRuntime {
         let context = JSContext(runtime: JSRuntime(memoryLimit: heapLimit, stackBudget: Self.stackBudget))
         self.context = context
         context.nativeHost = self
-        loader = ModuleLoader(folder: HandlerFolder(folder), context: context) { [weak self] context, module in
+        loader = ModuleLoader(
+            folder: HandlerFolder(folder), context: context, budget: ModuleBudget(heapLimit: heapLimit)
+        ) { [weak self] context, module in
             self?.initializeBuiltin(module, in: context) ?? false
         }
         try installGlobals(in: context)
@@ -116,7 +118,8 @@ package final class HandlerRuntime {
         let runtime = context.runtime
         runtime.enter()
         let record: ModuleLoader.Record
-        switch loader.loadEntry(entry) {
+        // Compiling runs without the heap limit (QuickJS cannot fail it safely); the budget bounds it instead.
+        switch runtime.withoutMemoryLimit({ loader.loadEntry(entry) }) {
         case .refused(let problem): throw HandlerLoadError("\(name): \(problem.description)")
         case .loaded(let loaded): record = loaded
         }
@@ -124,9 +127,15 @@ package final class HandlerRuntime {
             throw HandlerLoadError(
                 "\(name): \(entry) could not be compiled: \(loader.poisonCause?.description ?? "out of memory")")
         }
-        let problems = loader.graph(of: record).flatMap(\.problems)
+        var problems = loader.graph(of: record).flatMap(\.problems)
+        if problems.isEmpty, let problem = loader.compiledProblem(of: record) { problems.append(problem) }
         guard problems.isEmpty, let compiled = record.module else {
             throw HandlerLoadError("\(name): " + problems.map(\.description).joined(separator: "\n"))
+        }
+        if runtime.heapBytes >= heapLimit {
+            throw HandlerLoadError(
+                "\(name): \(entry) and its imports filled the heap limit of \(ModuleBudget.describe(heapLimit)) "
+                    + "when compiled (\(ModuleBudget.describe(runtime.heapBytes)) with the globals)")
         }
 
         runtime.arm(milliseconds: cpuBudgetMilliseconds)

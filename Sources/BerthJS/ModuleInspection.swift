@@ -27,8 +27,10 @@ package struct ModuleInspection: Sendable {
 /// A reason an entry's module graph cannot load: located in the file that has it (the importing file, for imports).
 package struct ModuleProblem: Hashable, Sendable, CustomStringConvertible {
     package enum Kind: Hashable, Sendable {
-        /// The file does not compile: a syntax error, a missing or ambiguous named import, or too deep / too large.
+        /// The file does not compile: a syntax error, a missing or ambiguous named import, or too deeply nested.
         case syntax
+        /// The file, or the entry's compiled modules, exceed what `ModuleBudget` allows for the heap limit.
+        case tooLarge
         /// A relative import names no file (Node's ESM rules: the full file name, no extension guessing).
         case importNotFound
         /// An import or the entry resolves outside the folder (`../`, an absolute path, a symlink); never read.

@@ -3,8 +3,6 @@
 /// the linked namespace. One runtime and context serve many entries, so shared files are compiled once per context.
 /// Not thread-safe: one thread at a time (any thread) calls `inspect`.
 package final class ModuleInspector {
-    /// Heap limit of the inspector's runtime; reaching it gives a problem, never a crash.
-    package static let defaultMemoryLimit = 256 << 20
     /// Stack QuickJS may use while compiling (less when the calling thread has less left).
     static let stackBudget = 1 << 20
     /// Modules a context may hold before it is replaced. QuickJS finds a module by walking a list of all of them, and
@@ -13,37 +11,36 @@ package final class ModuleInspector {
     static let modulesPerContext = 1024
 
     private let folder: HandlerFolder
-    private let memoryLimit: Int
+    private let budget: ModuleBudget
     private let sources = SourceCache()
     /// The runtime, context and loader in use; replaced when an inspection leaves the context unusable or full.
     private var loader: ModuleLoader?
     /// Link wrappers added to the current context.
     private var links = 0
 
-    package init(folder: String, memoryLimit: Int = ModuleInspector.defaultMemoryLimit) {
+    /// Inspects with the limits of a handler whose heap limit is `heapLimit` (serve's `--heap-limit`): a module
+    /// `serve` could not load within it is a problem here.
+    package init(folder: String, heapLimit: Int = HandlerRuntime.defaultHeapLimit) {
         self.folder = HandlerFolder(folder)
-        self.memoryLimit = memoryLimit
+        self.budget = ModuleBudget(heapLimit: heapLimit)
     }
 
     /// Inspects the entry at `entry`, a path relative to the folder such as "echo.tcp.7000.port.js".
     package func inspect(entry: String) -> ModuleInspection {
-        var outcome = inspectOnce(entry)
-        if outcome.needsFreshContext {
-            loader = nil
-            if outcome.retry {
-                // Out of memory may come from the modules cached for earlier entries: once more, on an empty heap.
-                outcome = inspectOnce(entry)
-                if outcome.needsFreshContext { loader = nil }
-            }
+        let loader = self.loader ?? makeLoader()
+        self.loader = loader
+        var outcome = loader.context.runtime.withoutMemoryLimit { inspectOnce(entry, with: loader) }
+        // The heap's limit was lifted: a context that grew past it is dropped, as is one that is unusable or full.
+        if outcome.needsFreshContext || loader.records.count + links >= Self.modulesPerContext
+            || loader.context.runtime.heapBytes > budget.heapLimit
+        {
+            self.loader = nil
         }
-        if let loader, loader.records.count + links >= Self.modulesPerContext { self.loader = nil }
-        if outcome.retry {
-            let cause = outcome.cause.map { ": \($0.name): \($0.message)" } ?? ""
+        if let cause = outcome.cause {
             outcome.inspection.problems.append(
                 ModuleProblem(
                     kind: .syntax, file: entry,
-                    message: "\(entry) and its imports could not be compiled within the inspector's limits "
-                        + "(\(memoryLimit >> 20) MiB of memory)\(cause)"))
+                    message: "\(entry) and its imports could not be compiled: \(cause.name): \(cause.message)"))
             outcome.inspection.exports = [:]
         }
         return outcome.inspection
@@ -53,14 +50,11 @@ package final class ModuleInspector {
         var inspection: ModuleInspection
         /// The context may hold dangling or half-linked modules: drop it.
         var needsFreshContext = false
-        /// The failure was about resources, not the folder's code: worth one more try on a fresh context.
-        var retry = false
+        /// QuickJS failed for want of memory (malloc itself failed) or stack, not because of the folder's code.
         var cause: JSError?
     }
 
-    private func inspectOnce(_ entry: String) -> Outcome {
-        let loader = self.loader ?? makeLoader()
-        self.loader = loader
+    private func inspectOnce(_ entry: String, with loader: ModuleLoader) -> Outcome {
         loader.context.runtime.enter()
         let record: ModuleLoader.Record
         switch loader.loadEntry(entry) {
@@ -72,18 +66,21 @@ package final class ModuleInspector {
         if loader.isPoisoned {
             return Outcome(
                 inspection: ModuleInspection(files: [entry], problems: []), needsFreshContext: true,
-                retry: true, cause: loader.poisonCause)
+                cause: loader.poisonCause)
         }
         let graph = loader.graph(of: record)
         let (reached, callProblems) = Self.followCalls(from: graph, loader: loader)
         if loader.isPoisoned {
             return Outcome(
                 inspection: ModuleInspection(files: [entry], problems: []), needsFreshContext: true,
-                retry: true, cause: loader.poisonCause)
+                cause: loader.poisonCause)
         }
         var inspection = ModuleInspection(
             files: Array(Set((graph + reached).map(\.relativePath) + [entry])).sorted(),
             problems: Self.unique(graph.flatMap(\.problems) + callProblems + reached.flatMap(\.problems)))
+        if inspection.problems.isEmpty, let problem = loader.compiledProblem(of: record) {
+            inspection.problems.append(problem)
+        }
         guard inspection.problems.isEmpty, let module = record.module else { return Outcome(inspection: inspection) }
         do {
             links += 1
@@ -98,7 +95,7 @@ package final class ModuleInspector {
         } catch {
             // A failed link leaves its modules unlinked but with bindings half set: never link them again.
             if error.isOutOfMemory || error.isStackOverflow {
-                return Outcome(inspection: inspection, needsFreshContext: true, retry: true, cause: error)
+                return Outcome(inspection: inspection, needsFreshContext: true, cause: error)
             }
             inspection.problems.append(loader.linkProblem(error, in: graph))
             return Outcome(inspection: inspection, needsFreshContext: true)
@@ -107,9 +104,9 @@ package final class ModuleInspector {
 
     private func makeLoader() -> ModuleLoader {
         links = 0
-        let runtime = JSRuntime(memoryLimit: memoryLimit, stackBudget: Self.stackBudget)
+        let runtime = JSRuntime(memoryLimit: budget.heapLimit, stackBudget: Self.stackBudget)
         let context = JSContext(runtime: runtime)
-        return ModuleLoader(folder: folder, context: context, sources: sources) { context, module in
+        return ModuleLoader(folder: folder, context: context, sources: sources, budget: budget) { context, module in
             context.throwInternalError("\(context.name(of: module)) is not available while inspecting")
             return false
         }

@@ -30,6 +30,8 @@ final class ModuleLoader: JSModuleHost {
         let source: [UInt8]
         var module: JSModule?
         var failedToCompile = false
+        /// Heap its compiled module holds, imports not included (they are records of their own).
+        var compiledBytes = 0
         /// Set once QuickJS asks for this module's imports: from then on other modules may point at it.
         var isResolvingImports = false
         /// Module names of the files it imports, in order (also those that failed to compile).
@@ -53,6 +55,9 @@ final class ModuleLoader: JSModuleHost {
     let folder: HandlerFolder
     let context: JSContext
     let sources: SourceCache
+    let budget: ModuleBudget
+    /// Heap held by the modules compiled so far (each record's `compiledBytes`, summed).
+    private var compiledBytes = 0
     private(set) var records: [String: Record] = [:]
     /// Set when compiling failed after QuickJS had started resolving imports, or ran out of memory: modules in the
     /// context may then point at freed ones, so it must not be used again.
@@ -68,14 +73,16 @@ final class ModuleLoader: JSModuleHost {
     private var runtimeProblems: [String: ModuleProblem] = [:]
 
     /// Declares the built-in modules in `context` (`initializeBuiltin` runs if one is evaluated) and becomes the
-    /// context's module host. The context must be fresh: its modules are this loader's.
+    /// context's module host. The context must be fresh: its modules are this loader's. Files larger than `budget`
+    /// allows are not compiled; the caller lifts the heap limit while it loads (`JSRuntime.withoutMemoryLimit`).
     init(
         folder: HandlerFolder, context: JSContext, sources: SourceCache = SourceCache(),
-        initializeBuiltin: @escaping (JSContext, JSModule) -> Bool
+        budget: ModuleBudget, initializeBuiltin: @escaping (JSContext, JSModule) -> Bool
     ) {
         self.folder = folder
         self.context = context
         self.sources = sources
+        self.budget = budget
         // Built-ins first: QuickJS searches its module list from the front.
         for builtin in Self.builtins {
             _ = context.newCModule(name: builtin.name, exports: builtin.exports, initialize: initializeBuiltin)
@@ -122,6 +129,13 @@ final class ModuleLoader: JSModuleHost {
             _ = compile(record)
             return .loaded(record)
         }
+    }
+
+    /// Why `entry` cannot load within the budget once compiled, or nil: its graph's compiled modules are summed, so
+    /// the answer does not depend on what else the context holds.
+    func compiledProblem(of entry: Record) -> ModuleProblem? {
+        let bytes = graph(of: entry).reduce(0) { $0 + $1.compiledBytes }
+        return budget.compiledProblem(file: entry.relativePath, compiledBytes: bytes)
     }
 
     /// The records `entry` reaches through its imports, itself first, depth-first.
@@ -223,8 +237,23 @@ final class ModuleLoader: JSModuleHost {
     private func compile(_ record: Record) -> JSModule? {
         compileDepth += 1
         defer { compileDepth -= 1 }
+        if let problem = budget.sourceProblem(file: record.relativePath, bytes: record.source.count) {
+            record.failedToCompile = true
+            record.problems.append(problem)
+            return nil
+        }
+        // QuickJS compiles the imports from inside this call: what they hold is counted in their own records.
+        let (heapBefore, compiledBefore) = (context.runtime.heapBytes, compiledBytes)
+        defer {
+            let grown = context.runtime.heapBytes - heapBefore
+            record.compiledBytes = max(0, grown - (compiledBytes - compiledBefore))
+            compiledBytes = compiledBefore + max(0, grown)
+        }
         do {
-            let module = try context.compileModule(record.source, name: record.name)
+            let source = record.source
+            let module = try context.runtime.withoutMemoryLimit { () throws(JSError) in
+                try context.compileModule(source, name: record.name)
+            }
             record.module = module
             return module
         } catch {

@@ -44,6 +44,7 @@ extension Diagnostic.Code {
     package static let moduleOutsideFolder = Self(rawValue: "module.outside-folder")
     package static let moduleUnknownBuiltin = Self(rawValue: "module.unknown-builtin")
     package static let moduleUndefinedGlobal = Self(rawValue: "module.undefined-global")
+    package static let moduleTooLarge = Self(rawValue: "module.too-large")
 
     // TLS references.
     package static let tlsUDP = Self(rawValue: "tls.udp")
@@ -66,7 +67,7 @@ extension Diagnostic.Code {
         .manifestLimitRange, .manifestRate, .manifestDuration, .manifestLimitOrder,
         .moduleUnreadable, .moduleSyntax, .moduleMissingExport, .moduleExportNotFunction,
         .moduleOtherTransportExport, .moduleImportNotFound, .moduleOutsideFolder, .moduleUnknownBuiltin,
-        .moduleUndefinedGlobal,
+        .moduleUndefinedGlobal, .moduleTooLarge,
         .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
         .tlsNotYetValid,
     ]

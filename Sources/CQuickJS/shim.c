@@ -16,7 +16,12 @@ static int cqjs_fits(const JSMallocState *state, size_t growth) {
 }
 
 static void cqjs_note_failure(JSMallocState *state) {
-    if (state->opaque != NULL) *(size_t *)state->opaque += 1;
+    if (state->opaque != NULL) ((cqjs_heap_count *)state->opaque)->failures += 1;
+}
+
+// Mirrors malloc_size where berth can read it without JS_ComputeMemoryUsage, which walks the whole heap.
+static void cqjs_note_size(JSMallocState *state) {
+    if (state->opaque != NULL) ((cqjs_heap_count *)state->opaque)->bytes = state->malloc_size;
 }
 
 static void *cqjs_heap_malloc(JSMallocState *state, size_t size) {
@@ -27,6 +32,7 @@ static void *cqjs_heap_malloc(JSMallocState *state, size_t size) {
     }
     state->malloc_count += 1;
     state->malloc_size += malloc_usable_size(block) + CQJS_BLOCK_OVERHEAD;
+    cqjs_note_size(state);
     return block;
 }
 
@@ -34,6 +40,7 @@ static void cqjs_heap_free(JSMallocState *state, void *block) {
     if (block == NULL) return;
     state->malloc_count -= 1;
     state->malloc_size -= malloc_usable_size(block) + CQJS_BLOCK_OVERHEAD;
+    cqjs_note_size(state);
     free(block);
 }
 
@@ -50,6 +57,7 @@ static void *cqjs_heap_realloc(JSMallocState *state, void *block, size_t size) {
         return NULL;
     }
     state->malloc_size += malloc_usable_size(grown) - old;
+    cqjs_note_size(state);
     return grown;
 }
 

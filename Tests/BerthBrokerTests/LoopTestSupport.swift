@@ -217,6 +217,10 @@ final class TestServer: TCPListenerDelegate, TCPConnectionDelegate {
 
     func listener(_ listener: TCPListener, failedToAccept error: LoopError) { acceptFailures.append(error) }
 
+    func listener(_ listener: TCPListener, reset count: Int, outOfDescriptors error: LoopError, isNew: Bool) {
+        acceptFailures.append(error)
+    }
+
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
         events.append("read \(bytes.count)")
         received += bytes

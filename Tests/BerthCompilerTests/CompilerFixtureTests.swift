@@ -10,8 +10,8 @@ import Testing
 @Suite struct CompilerFixtureTests {
     static let fixtures = PackagePaths.path("Tests/BerthCompilerTests/Fixtures")
 
-    /// Fixtures whose files cannot live in git (certificates with dates relative to now) are completed here,
-    /// in a temporary copy; the returned date is the compile instant.
+    /// Fixtures whose files cannot live in git (certificates with dates relative to now, a module over 1 MiB) are
+    /// completed here, in a temporary copy; the returned date is the compile instant.
     static func prepare(_ code: String, in folder: TemporaryFolder) throws -> Date {
         let now = Date()
         let day: TimeInterval = 86_400
@@ -33,6 +33,9 @@ import Testing
             try folder.makeDirectory("certs")
             try Certificates.make(certificate: certificate, key: key, days: 365)
             return now - 2 * day
+        case "module.too-large":
+            let numbers = (0..<300_000).map { String($0 * 7919 % 101) }.joined(separator: ", ")
+            try folder.write("lib/table.js", "export const table = [\(numbers)];\n")
         default: break
         }
         return now

@@ -270,6 +270,16 @@ struct HandlerRuntimeTests {
             "export function handle() {}\nwhile (true) {}",
             "t: evaluating t.tcp.7000.port.js exceeded the CPU budget of 200 ms"
         ),
+        // The heap limit is 16 MiB: files over 256 KiB are not compiled, compiled modules over 8 MiB not run.
+        (
+            "export function handle() {}\n" + String(repeating: "x(1);", count: 60_000),
+            "t: t.tcp.7000.port.js: t.tcp.7000.port.js has 293 KiB of source; with a heap limit of 16 MiB a module "
+                + "file may have at most 256 KiB"
+        ),
+        (
+            "export function handle() {}\n" + String(repeating: "x=>x;", count: 50_000),
+            "t: t.tcp.7000.port.js: t.tcp.7000.port.js and its imports hold"
+        ),
     ])
     func modulesThatCannotStartAreRefused(source: String, expected: String) throws {
         let fixture = try HandlerFixture(["t.tcp.7000.port.js": source])

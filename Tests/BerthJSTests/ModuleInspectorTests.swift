@@ -599,17 +599,45 @@ struct ModuleInspectorTests {
         #expect(inspection.problems.first?.message.contains("MiB") == true)
     }
 
-    @Test func runningOutOfMemoryIsAProblem() throws {
+    /// A file larger than 1/64 of the heap limit is never compiled (QuickJS could run out of memory compiling it,
+    /// and its parser crashes the process when it does); the entries after it are inspected as usual.
+    @Test func aFileOverTheSourceBoundIsTooLargeAndNotCompiled() throws {
         let folder = try TemporaryFolder()
         let elements = (0..<200_000).map(String.init).joined(separator: ",")
-        try folder.write("big.tcp.1.port.js", "export const table = [\(elements)];\nexport function handle() {}\n")
+        try folder.write("big.tcp.1.port.js", "import './lib/table.js';\nexport function handle() {}\n")
+        try folder.write("lib/table.js", "export const table = [\(elements)];\n")
         try folder.write("small.tcp.2.port.js", "export function handle() {}\n")
-        let inspector = ModuleInspector(folder: folder.path, memoryLimit: 4 << 20)
+        let inspector = ModuleInspector(folder: folder.path, heapLimit: 4 << 20)
         let big = inspector.inspect(entry: "big.tcp.1.port.js")
-        #expect(big.problems.map(\.kind) == [.syntax])
-        #expect(big.problems.first?.message.contains("4 MiB of memory") == true)
+        #expect(big.problems.map(\.kind) == [.tooLarge])
+        #expect(big.problems.first?.file == "lib/table.js")
+        #expect(big.problems.first?.message.contains("heap limit of 4 MiB a module file may have at most 64 KiB") == true)
         #expect(big.exports == [:])
         #expect(inspector.inspect(entry: "small.tcp.2.port.js").exports == ["handle": .function])
+    }
+
+    /// A graph whose files are each under the source bound but whose compiled modules hold more than half the heap
+    /// limit is too large as a whole, at the entry; measured per module, so earlier entries do not change it.
+    @Test func compiledModulesOverHalfTheHeapAreTooLarge() throws {
+        let folder = try TemporaryFolder()
+        let functions = String(repeating: "x=>x;", count: 12_000)  // 60 KB, about 3 MB compiled
+        try folder.write("a.tcp.1.port.js", "import './lib/one.js';\nexport function handle() {}\n")
+        try folder.write("lib/one.js", functions)
+        try folder.write("b.tcp.2.port.js", "import './lib/one.js';\nimport './lib/two.js';\nexport function handle() {}\n")
+        try folder.write("lib/two.js", functions)
+        for heapLimit in [4 << 20, 8 << 20] {
+            let inspector = ModuleInspector(folder: folder.path, heapLimit: heapLimit)
+            let a = inspector.inspect(entry: "a.tcp.1.port.js")
+            let b = inspector.inspect(entry: "b.tcp.2.port.js")
+            if heapLimit == 4 << 20 {
+                #expect(a.problems.map(\.kind) == [.tooLarge])
+                #expect(a.problems.first?.file == "a.tcp.1.port.js")
+                #expect(a.problems.first?.message.contains("once compiled, more than half of the heap limit") == true)
+            } else {
+                #expect(a.problems.isEmpty && a.exports["handle"] == .function)
+                #expect(b.problems.map(\.kind) == [.tooLarge], "the shared module counts for both entries")
+            }
+        }
     }
 
     // MARK: Speed

@@ -7,11 +7,13 @@ package final class ServeProcess: @unchecked Sendable {
     private let reader: Thread
 
     /// Starts `berth serve folder` with `arguments` (default: bound to 127.0.0.1, JSON logs) and waits until every
-    /// `readyPorts` entry is logged as listening, or `timeout` passes (then throws).
+    /// `readyPorts` entry is logged as listening, or `timeout` passes (then throws). `launcher` runs berth through
+    /// another program (`["/usr/bin/prlimit", "--nofile=64:64"]`), which must exec it.
     package init(folder: String, arguments: [String] = ["--bind", "127.0.0.1"], readyCount: Int,
-                 timeout: TimeInterval = 20) throws {
-        process.executableURL = URL(fileURLWithPath: BerthBinary.path)
-        process.arguments = ["serve", folder, "--log-format", "json"] + arguments
+                 timeout: TimeInterval = 20, launcher: [String] = []) throws {
+        let command = launcher + [BerthBinary.path, "serve", folder, "--log-format", "json"] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice

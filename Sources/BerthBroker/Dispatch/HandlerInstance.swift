@@ -29,6 +29,8 @@ final class HandlerInstance {
     private(set) var isStopped = false
     /// Called when the last connection has closed after `stopAccepting()`.
     var onDrained: (() -> Void)?
+    /// Called once if the endpoint cannot start (module, bind, `open`, listen), after the reason was logged.
+    var onStartFailed: (() -> Void)?
 
     init(endpoint: Endpoint, loop: EventLoop, options: ServeOptions, log: BrokerLog, store: SharedStore,
          storeOwner: SharedStore.OwnerID) {
@@ -53,6 +55,7 @@ final class HandlerInstance {
                 storeOwner: storeOwner)
         } catch {
             log.log(.error, "not serving \(endpoint.file): \(error.message)", handler: endpoint.name)
+            onStartFailed?()
             return
         }
         do {
@@ -67,9 +70,11 @@ final class HandlerInstance {
                 udpSocket = socket
             }
         } catch {
-            log.log(.error, "not serving \(endpoint.file): cannot bind \(endpoint.claim): \(error.message)",
+            let address = options.bindAddress ?? "*"
+            log.log(.error, "not serving \(endpoint.file): cannot bind \(endpoint.claim) on \(address): \(error.message) (\(error.code))",
                     handler: endpoint.name, fields: [("code", error.code)])
             unload()
+            onStartFailed?()
             return
         }
         runtime?.callOpen { [weak self] outcome in self?.opened(outcome) }
@@ -80,14 +85,17 @@ final class HandlerInstance {
         guard case .ok = outcome else {
             log.log(.error, "not serving \(endpoint.file): open() failed", handler: endpoint.name)
             stop()
+            onStartFailed?()
             return
         }
         do {
             try listener?.startListening()
             udpSocket?.startReceiving()
         } catch {
-            log.log(.error, "not serving \(endpoint.file): \(error.message)", handler: endpoint.name)
+            log.log(.error, "not serving \(endpoint.file): cannot listen on \(endpoint.claim): \(error.message) (\(error.code))",
+                    handler: endpoint.name, fields: [("code", error.code)])
             stop()
+            onStartFailed?()
             return
         }
         log.log(.info, "listening on \(endpoint.claim)", handler: endpoint.name,
@@ -268,8 +276,19 @@ extension HandlerInstance: TCPListenerDelegate {
         check(runtime.acceptConnection(id, info))
     }
 
+    /// Counted into the summary line, never logged one by one: a flood of resets would flood the log.
     func listener(_ listener: TCPListener, failedToAccept error: LoopError) {
-        log.log(.warn, "accept failed: \(error.message)", handler: endpoint.name, fields: [("code", error.code)])
+        let isReset = ["ENOTCONN", "ECONNABORTED", "ECONNRESET"].contains(error.code)
+        screen.record(isReset ? .resetBeforeAccept : .acceptFailed)
+    }
+
+    func listener(_ listener: TCPListener, reset count: Int, outOfDescriptors error: LoopError, isNew: Bool) {
+        screen.record(.descriptorLimit, count: count)
+        guard isNew else { return }
+        let maximum = loop.descriptorLimit.map { ", limit \($0)" } ?? ""
+        log.log(.error, "out of file descriptors (\(error.message)\(maximum)): new connections on every port are reset "
+                + "until descriptors free up; the summary lines count them as descriptor-limit",
+                fields: [("code", error.code)])
     }
 }
 

@@ -21,6 +21,10 @@ internal import Synchronization
 
     /// The one read buffer of this loop, handed to every read (it lives in `raw.pointee.data`).
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// A descriptor held back for the descriptor limit (EventLoop+Descriptors.swift), or -1.
+    var descriptorReserve: Int32 = -1
+    /// Set while listeners find the process out of descriptors; cleared by the next accepted connection.
+    var isOutOfDescriptors = false
 
     private struct Inbox {
         var jobs: [@Sendable () -> Void] = []
@@ -150,6 +154,7 @@ internal import Synchronization
             for owner in owners { owner.close() }
             _ = unsafe uv_run(raw, UV_RUN_DEFAULT)
         }
+        if descriptorReserve != -1 { Glibc.close(descriptorReserve) }
         let status = unsafe uv_loop_close(raw)
         precondition(status == 0, "uv_loop_close: \(LoopError(status: status, operation: "uv_loop_close"))")
         unsafe raw.deallocate()

@@ -43,6 +43,7 @@ package protocol TCPConnectionDelegate: AnyObject {
     init(accepting server: UnsafeMutablePointer<uv_stream_t>, loop: EventLoop) throws(LoopError) {
         let handle = unsafe allocateZeroed(uv_tcp_t.self)
         precondition(unsafe uv_tcp_init(loop.raw, handle) == 0, "uv_tcp_init cannot fail without flags")
+        loop.takeDescriptorReserve()
         do {
             try uv(unsafe uv_accept(server, streamPointer(handle)), "uv_accept")
             remote = try unsafe SocketAddress.query(handle, operation: "uv_tcp_getpeername", uv_tcp_getpeername).address

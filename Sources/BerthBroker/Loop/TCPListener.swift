@@ -7,8 +7,11 @@ package protocol TCPListenerDelegate: AnyObject {
     /// A new connection, not reading yet: the delegate now owns it and must set its delegate and `startReading()`,
     /// or `close()`/`reset()` it (screening), or it stays open, idle, until the loop closes.
     func listener(_ listener: TCPListener, accepted connection: TCPConnection)
-    /// Accepting one connection failed (`EMFILE`, a peer gone before accept…); the listener goes on listening.
+    /// Accepting one connection failed (a peer gone before accept…); the listener goes on listening.
     func listener(_ listener: TCPListener, failedToAccept error: LoopError)
+    /// The process is out of descriptors (`error` is EMFILE or ENFILE): `count` waiting connections were reset.
+    /// `isNew` is true for the first of a run of these on the loop, until a connection is accepted again.
+    func listener(_ listener: TCPListener, reset count: Int, outOfDescriptors error: LoopError, isNew: Bool)
 }
 
 /// A bound TCP socket that accepts only after `startListening()`, so the broker can claim its port first and let
@@ -30,6 +33,7 @@ package protocol TCPListenerDelegate: AnyObject {
         loop.assertInLoopThread()
         let handle = unsafe allocateZeroed(uv_tcp_t.self)
         precondition(unsafe uv_tcp_init(loop.raw, handle) == 0, "uv_tcp_init cannot fail without flags")
+        loop.takeDescriptorReserve()
         do {
             let address = try SocketAddress.binding(host: host, port: port, operation: "uv_tcp_bind")
             do {
@@ -75,7 +79,15 @@ package protocol TCPListenerDelegate: AnyObject {
 
     private func accept(from server: UnsafeMutablePointer<uv_stream_t>, status: Int32) {
         guard status == 0 else {
-            delegate?.listener(self, failedToAccept: LoopError(status: status, operation: "accept"))
+            let error = LoopError(status: status, operation: "accept")
+            var descriptor: uv_os_fd_t = -1
+            if error.code == "EMFILE" || error.code == "ENFILE", unsafe uv_fileno(handlePointer(handle), &descriptor) == 0 {
+                let isNew = !loop.isOutOfDescriptors
+                let count = loop.shedWaitingConnections(listening: descriptor)
+                delegate?.listener(self, reset: count, outOfDescriptors: error, isNew: isNew)
+            } else {
+                delegate?.listener(self, failedToAccept: error)
+            }
             return
         }
         let connection: TCPConnection
@@ -85,6 +97,16 @@ package protocol TCPListenerDelegate: AnyObject {
             delegate?.listener(self, failedToAccept: error)
             return
         }
+        if loop.descriptorReserve == -1 {
+            // This connection took the reserve's slot: it goes, so the reserve can be held again (EventLoop+Descriptors).
+            connection.close()
+            loop.takeDescriptorReserve()
+            let isNew = !loop.isOutOfDescriptors
+            loop.isOutOfDescriptors = true
+            delegate?.listener(self, reset: 1, outOfDescriptors: LoopError(status: -EMFILE, operation: "accept"), isNew: isNew)
+            return
+        }
+        loop.isOutOfDescriptors = false
         if let delegate { delegate.listener(self, accepted: connection) } else { connection.close() }
     }
 

@@ -11,6 +11,12 @@ package final class ConnectionScreen {
         case idleTimeout
         /// More than `maxBufferedBytes` waiting for a peer that does not read.
         case slowConsumer
+        /// Reset by its peer while it waited to be accepted (ENOTCONN, ECONNABORTED, ECONNRESET).
+        case resetBeforeAccept = "reset-before-accept"
+        /// Reset by the broker because the process was out of descriptors (EMFILE, ENFILE).
+        case descriptorLimit = "descriptor-limit"
+        /// Accepting failed for another reason.
+        case acceptFailed = "accept-failed"
     }
 
     package enum Verdict: Equatable, Sendable {
@@ -95,7 +101,7 @@ package final class ConnectionScreen {
     }
 
     /// Counts a connection the broker closed after admitting it (idle, slow consumer).
-    package func record(_ reason: Reason) { refusals[reason, default: 0] += 1 }
+    package func record(_ reason: Reason, count: Int = 1) { refusals[reason, default: 0] += count }
 
     private func refuse(_ reason: Reason) -> Verdict { count(.refuse(reason)) }
 

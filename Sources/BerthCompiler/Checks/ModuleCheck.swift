@@ -4,7 +4,7 @@ import BerthPlan
 extension Compilation {
     /// Compiles every live entry as an ES module (never running it), follows its imports, checks its exports.
     mutating func checkModules() {
-        let inspector = ModuleInspector(folder: scan.root)
+        let inspector = ModuleInspector(folder: scan.root, heapLimit: options.heapLimit)
         for index in liveIndices {
             guard let parsed = candidates[index].parsed else { continue }
             let file = candidates[index].fileName
@@ -70,6 +70,9 @@ extension Compilation {
         case .unknownBuiltin:
             return Diagnostic(.moduleUnknownBuiltin, .error, at: location, problem.message,
                               hint: "handlers can import node:buffer, node:events and files of the folder")
+        case .tooLarge:
+            return Diagnostic(.moduleTooLarge, .error, at: location, problem.message,
+                              hint: "split the module, drop what the handler does not need, or give the handler more heap with --heap-limit (validate and serve take the same one)")
         case .unreadable:
             return Diagnostic(.moduleUnreadable, .error, at: location, problem.message,
                               hint: "make the file readable UTF-8 text")

@@ -291,6 +291,65 @@ extension Explanation {
                     }
                     """#,
             ]),
+
+        Explanation(
+            .moduleTooLarge, .error,
+            title: "A handler module is too large to load within the heap limit",
+            body: """
+                Each handler runs in its own QuickJS heap, bounded by serve's --heap-limit (64 MiB unless
+                given). Its modules must fit in it with room to run, so berth applies two bounds, in
+                validate and in serve alike (give validate the same --heap-limit as serve):
+
+                - a module file may have at most 1/64 of the heap limit in source (1 MiB of 64 MiB).
+                  Compiling takes far more memory than the source: up to 140 times its size while QuickJS
+                  parses a file of many small functions. QuickJS cannot run out of memory safely in the
+                  middle of compiling, so berth does not compile a file this large at all;
+                - once compiled, an entry and everything it imports may hold at most half the heap limit;
+                  the other half is for the globals and what the handler allocates when it runs.
+
+                Large data tables and bundled libraries are the usual cause. Keep data out of the code
+                (ctx.shared, or compute it in open(ctx)), import only what the handler uses, or raise
+                --heap-limit for serve and validate together.
+
+                The example cannot be compiled as shown: the failing table is generated, 2 MiB of numbers.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest,
+                "lookup.tcp.7000.port.js": #"""
+                    import { table } from "./lib/table.js";
+
+                    export function handle(conn, ctx) {
+                      conn.on("data", (key) => conn.write(`${table[Number(key)]}\n`));
+                    }
+                    """#,
+                "lib/table.js": #"""
+                    // 2 MiB: 300,000 numbers written out by a build script.
+                    export const table = [17, 4, 99, 23, 8, 61, 42, /* … */];
+                    """#,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest,
+                "lookup.tcp.7000.port.js": #"""
+                    import { makeTable } from "./lib/table.js";
+
+                    let table;
+
+                    export function open(ctx) {
+                      table = makeTable(300_000);
+                    }
+
+                    export function handle(conn, ctx) {
+                      conn.on("data", (key) => conn.write(`${table[Number(key)]}\n`));
+                    }
+                    """#,
+                "lib/table.js": #"""
+                    // The rule that produced the numbers, instead of the numbers.
+                    export function makeTable(size) {
+                      return Array.from({ length: size }, (_, i) => (i * 7919) % 101);
+                    }
+                    """#,
+            ],
+            isVerifiable: false),
     ]
 
     /// An entry that greets each client with a function imported from `path`.

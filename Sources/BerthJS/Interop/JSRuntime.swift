@@ -7,9 +7,13 @@ internal import Glibc
     let raw: OpaquePointer
     /// Most stack QuickJS may use below the frame that called `enter()`, in bytes.
     private let stackBudget: Int
-    /// Allocation failures, counted by berth's allocator (`cqjs_counting_allocator`): QuickJS turns them into
-    /// catchable exceptions, so the count is the only reliable sign that the heap limit was hit.
-    private let failureCount: UnsafeMutablePointer<Int>
+    /// Allocation failures and heap size, counted by berth's allocator (`cqjs_counting_allocator`): QuickJS turns
+    /// failures into catchable exceptions, so the count is the only reliable sign that the heap limit was hit.
+    private let heapCount: UnsafeMutablePointer<cqjs_heap_count>
+    /// The heap limit in bytes, as given to `init`.
+    let memoryLimit: Int
+    /// How many `withoutMemoryLimit` calls are running.
+    private var liftDepth = 0
     /// Monotonic instant (CLOCK_MONOTONIC, nanoseconds) after which running JavaScript is interrupted; nil: never.
     private var deadline: UInt64?
     /// Set when the interrupt handler stopped JavaScript since the last `arm`; cleared by `arm`.
@@ -18,14 +22,15 @@ internal import Glibc
     /// `memoryLimit` bounds QuickJS's heap (allocation failures become `InternalError: out of memory`); `stackBudget`
     /// bounds its recursion (the parser and interpreter throw "stack overflow" instead of overrunning the stack).
     init(memoryLimit: Int, stackBudget: Int) {
-        let failureCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        unsafe failureCount.initialize(to: 0)
-        guard let raw = unsafe JS_NewRuntime2(cqjs_counting_allocator(), failureCount) else {
+        let heapCount = UnsafeMutablePointer<cqjs_heap_count>.allocate(capacity: 1)
+        unsafe heapCount.initialize(to: cqjs_heap_count(failures: 0, bytes: 0))
+        guard let raw = unsafe JS_NewRuntime2(cqjs_counting_allocator(), heapCount) else {
             preconditionFailure("QuickJS could not allocate a runtime")
         }
-        unsafe self.failureCount = failureCount
+        unsafe self.heapCount = heapCount
         unsafe self.raw = raw
         self.stackBudget = stackBudget
+        self.memoryLimit = memoryLimit
         unsafe JS_SetMemoryLimit(raw, memoryLimit)
         let opaque = unsafe Unmanaged.passUnretained(self).toOpaque()
         unsafe JS_SetInterruptHandler(raw, interruptHandler, opaque)
@@ -36,7 +41,7 @@ internal import Glibc
     /// Frees the runtime; every context and every value on it must be gone (QuickJS asserts it).
     deinit {
         unsafe JS_FreeRuntime(raw)
-        unsafe failureCount.deallocate()
+        unsafe heapCount.deallocate()
     }
 
     /// Re-anchors QuickJS's stack check at the caller's frame, on the caller's thread: QuickJS measures its stack from
@@ -88,13 +93,23 @@ internal import Glibc
     // MARK: Heap
 
     /// How many allocations failed since the runtime was made: at the memory limit, or malloc returning NULL.
-    var allocationFailures: Int { unsafe failureCount.pointee }
+    var allocationFailures: Int { unsafe Int(heapCount.pointee.failures) }
 
     /// Bytes QuickJS holds on its heap now, as its limit counts them.
-    var heapBytes: Int {
-        var usage = JSMemoryUsage()
-        unsafe JS_ComputeMemoryUsage(raw, &usage)
-        return Int(usage.malloc_size)
+    var heapBytes: Int { unsafe Int(heapCount.pointee.bytes) }
+
+    /// Runs `body` with the heap limit lifted. QuickJS 2025-04-26 cannot run out of memory safely while it compiles
+    /// (its parser's cleanup then frees garbage: a SIGSEGV in free_bytecode_atoms), so compiling runs unlimited on
+    /// sources `ModuleBudget` has bounded, and the heap is measured afterwards.
+    /// Calls nest: QuickJS compiles imports from inside the compile of their importer.
+    func withoutMemoryLimit<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        liftDepth += 1
+        unsafe JS_SetMemoryLimit(raw, 0)  // 0: no limit
+        defer {
+            liftDepth -= 1
+            if liftDepth == 0 { unsafe JS_SetMemoryLimit(raw, memoryLimit) }
+        }
+        return try body()
     }
 
     func collectGarbage() { unsafe JS_RunGC(raw) }

@@ -39,10 +39,15 @@ static inline JSValue cqjs_throw_range_error(JSContext *ctx, const char *message
     return JS_ThrowRangeError(ctx, "%s", message);
 }
 
-// berth's allocator for QuickJS: QuickJS's default one (malloc and a byte limit) plus a count of the allocations it
-// refused, kept in the `size_t` the runtime's opaque points at. QuickJS turns a refused allocation into a catchable
-// exception, so the count is the only reliable sign that a handler hit its heap limit. In C because it runs for
-// every JavaScript allocation (defined in shim.c).
+// What berth's allocator counts for one runtime, in the struct the runtime's opaque points at.
+typedef struct cqjs_heap_count {
+    size_t failures;  // allocations refused: at the memory limit, or malloc returning NULL
+    size_t bytes;     // the heap's size as the memory limit counts it (JSMallocState.malloc_size)
+} cqjs_heap_count;
+
+// berth's allocator for QuickJS: QuickJS's default one (malloc and a byte limit) plus a `cqjs_heap_count`. QuickJS
+// turns a refused allocation into a catchable exception, so the failure count is the only reliable sign that a
+// handler hit its heap limit. In C because it runs for every JavaScript allocation (defined in shim.c).
 const JSMallocFunctions *cqjs_counting_allocator(void);
 
 // Lowest address of the calling thread's stack (0 if unknown), so QuickJS's stack limit can be kept above it.

@@ -21,6 +21,8 @@ struct CompileArguments: Equatable {
     var isStrict = false
     var previousPlan: String?
     var color: ColorChoice = .auto
+    /// `--heap-limit`: the heap each handler runs with; `validate` refuses modules `serve` could not load within it.
+    var heapLimitBytes = 64 << 20
 }
 
 /// Which firewall berth manages: its own table, and optionally one tagged rule in a host chain.
@@ -57,7 +59,6 @@ struct ServeArguments: Equatable {
     var firewall: FirewallArguments?
     var bindAddress: String?
     var cpuBudgetMilliseconds = 1000
-    var heapLimitBytes = 64 << 20
     var graceMilliseconds = 10_000
     var storeMaxBytes = 256 << 20
     var logFormat = "text"
@@ -156,7 +157,6 @@ enum ArgumentParser {
                     serve.bindAddress = address
                 case "--cpu-budget": serve.cpuBudgetMilliseconds = try parseDuration(value(), option: option, command: command)
                 case "--grace": serve.graceMilliseconds = try parseDuration(value(), option: option, command: command)
-                case "--heap-limit": serve.heapLimitBytes = try parseSize(value(), option: option, command: command)
                 case "--store-max-bytes": serve.storeMaxBytes = try parseSize(value(), option: option, command: command)
                 case "--log-format":
                     let format = try value()
@@ -204,6 +204,7 @@ enum ArgumentParser {
                 }
                 arguments.color = choice
             case "--previous": arguments.previousPlan = try value()
+            case "--heap-limit": arguments.heapLimitBytes = try parseSize(value(), option: option, command: command)
             default: return try extra(option, value)
             }
             return true

@@ -63,7 +63,7 @@ enum CompileCommand {
     }
 
     static func compile(_ arguments: CompileArguments) throws(CommandFailure) -> DeploymentPlan {
-        var options = CompileOptions()
+        var options = CompileOptions(heapLimit: arguments.heapLimitBytes)
         if let previous = arguments.previousPlan {
             guard let data = FileManager.default.contents(atPath: previous) else {
                 throw CommandFailure("cannot read the previous plan \(previous)")

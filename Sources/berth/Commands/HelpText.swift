@@ -21,7 +21,8 @@ enum HelpText {
         """
 
     static let validate = """
-        usage: berth validate DIR [--format text|json|github] [--strict] [--previous PLAN] [--color auto|always|never]
+        usage: berth validate DIR [--format text|json|github] [--strict] [--previous PLAN] [--heap-limit SIZE]
+                                  [--color auto|always|never]
 
         Compiles DIR (handler files and manifest.json) without serving anything and reports every problem.
           --format text     compiler-style diagnostics (default); colour only on a terminal, NO_COLOR honoured
@@ -29,6 +30,8 @@ enum HelpText {
           --format github   GitHub Actions workflow annotations
           --strict          warnings fail the run too
           --previous PLAN   a plan written by `berth plan -out`: its endpoints keep their ports on a conflict
+          --heap-limit SIZE the heap serve will give each handler (default 64MiB): modules too large to load within
+                            it are errors (module.too-large), as serve refuses them
           --no-color        same as --color never
         Exit status: 0 clean or warnings only, 1 errors (or warnings with --strict), 2 usage or internal error.
 

@@ -37,14 +37,14 @@ enum ServeCommand {
         }
         let options = ServeOptions(
             bindAddress: serve.bindAddress, cpuBudgetMilliseconds: serve.cpuBudgetMilliseconds,
-            heapLimitBytes: serve.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds,
-            storeMaxBytes: serve.storeMaxBytes)
+            heapLimitBytes: arguments.heapLimitBytes, graceMilliseconds: serve.graceMilliseconds,
+            storeMaxBytes: serve.storeMaxBytes, isStrict: arguments.isStrict)
         do {
             let folder = URL(fileURLWithPath: arguments.folder).resolvingSymlinksInPath().path
-            try Broker(plan: plan, folder: folder, options: options, log: log).run()
+            let outcome = try Broker(plan: plan, folder: folder, options: options, log: log).run()
+            return outcome == .stopped ? .success : .errors
         } catch {
             throw CommandFailure("\(error)")
         }
-        return .success
     }
 }
