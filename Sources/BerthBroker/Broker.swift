@@ -4,6 +4,9 @@ import Foundation
 
 /// The serve stage: one process, one libuv loop, every listening socket. Runs until SIGTERM/SIGINT and a drain.
 package final class Broker {
+    /// ctx.shared deliveries per loop turn: a publish to 100,000 subscribers is spread over about 100 turns.
+    static let deliveriesPerTurn = 1024
+
     private let plan: DeploymentPlan
     private let folder: String
     private let options: ServeOptions
@@ -19,11 +22,12 @@ package final class Broker {
         Self.raiseFileLimit()
         Self.unblockShutdownSignals()
         let loop = try EventLoop()
-        // ctx.shared: one store for every handler; deliveries run on a later loop turn, never inside publish().
-        let deliveryTimer = LoopTimer(loop: loop)
+        // Immediates and ctx.shared deliveries run after the loop polled for I/O, a bounded batch per turn, so nothing
+        // a handler schedules can keep I/O, timers or signals from their turn.
+        let immediates = ImmediateQueue(loop: loop)
         var store: SharedStore?
         store = SharedStore(maxBytes: options.storeMaxBytes) {
-            deliveryTimer.start(after: 0) { store?.deliverPending() }
+            immediates.schedule { store?.deliverPending(maxCount: Self.deliveriesPerTurn) }
         }
         var instances: [HandlerInstance] = []
         for endpoint in plan.endpoints {
@@ -32,8 +36,8 @@ package final class Broker {
                         handler: endpoint.name)
                 continue
             }
-            let instance = HandlerInstance(endpoint: endpoint, loop: loop, options: options, log: log, store: store!,
-                                           storeOwner: instances.count + 1)
+            let instance = HandlerInstance(endpoint: endpoint, loop: loop, immediates: immediates, options: options,
+                                           log: log, store: store!, storeOwner: instances.count + 1)
             instances.append(instance)
             instance.start(folder: folder)
         }
@@ -45,7 +49,7 @@ package final class Broker {
             for instance in instances { instance.stop() }
             for watcher in signals { watcher.close() }
             graceTimer?.close()
-            deliveryTimer.close()
+            immediates.close()
         }
         let checkDrained = {
             if isShuttingDown, instances.allSatisfy({ $0.openConnectionCount == 0 }) { finish() }
