@@ -474,7 +474,8 @@ package final class HandlerRuntime {
 
     /// A message the store delivers to ctx.shared subscription `id` (the broker runs `SharedStore.deliverPending()`
     /// from its loop, never while JavaScript runs): decoded afresh into this runtime and handed to the subscriber, as
-    /// one dispatch. A subscriber that throws is a logged fault of this handler; nothing else is affected.
+    /// one dispatch. A subscriber that throws is a logged fault of this handler, and of the connection that subscribed
+    /// while it is open; nothing else is affected.
     func deliverShared(_ id: Int, _ message: [UInt8]) {
         guard let subscription = sharedSubscriptions[id] else { return }
         let owner = subscription.owner.flatMap(openConnection)
@@ -515,8 +516,9 @@ package final class HandlerRuntime {
 
     /// The one way into JavaScript: `body` runs under the CPU budget, then the jobs it queued run until none is left.
     /// An exception, an interrupt, an allocation failure, a throwing job or an unhandled rejection becomes a logged
-    /// fault; when the dispatch is a connection's work (`connection`), that connection is destroyed. Completions that became ready run last, once JavaScript and every reference this
-    /// dispatch took are left behind (a completion may unload the runtime).
+    /// fault; when the dispatch is a connection's work (`connection`), that connection is destroyed. Completions that
+    /// became ready run last, once JavaScript and every reference this dispatch took are left behind (a completion
+    /// may unload the runtime).
     @discardableResult
     private func dispatch(
         _ origin: Origin, connection: ConnectionID? = nil, _ body: (JSContext, GlobalsHooks) -> JSRef

@@ -97,9 +97,19 @@ package final class SharedStore {
         if channels[subscription.channel]?.isEmpty == true { channels.removeValue(forKey: subscription.channel) }
     }
 
-    /// Removes every subscription of a handler that is unloading.
+    /// Removes every subscription of a handler that is unloading, in one pass over each channel it used (one
+    /// `unsubscribe` per subscription would take time quadratic in a channel's subscribers, holding up shutdown).
     package func unsubscribeAll(owner: OwnerID) {
-        for (id, subscription) in subscriptions where subscription.owner == owner { unsubscribe(id) }
+        var used: Set<String> = []
+        subscriptions = subscriptions.filter { _, subscription in
+            guard subscription.owner == owner else { return true }
+            used.insert(subscription.channel)
+            return false
+        }
+        for channel in used {
+            channels[channel]?.removeAll { subscriptions[$0] == nil }
+            if channels[channel]?.isEmpty == true { channels.removeValue(forKey: channel) }
+        }
     }
 
     package func subscriberCount(channel: String) -> Int { channels[channel]?.count ?? 0 }

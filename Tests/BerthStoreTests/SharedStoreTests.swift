@@ -93,6 +93,19 @@ import Testing
         #expect(recorder.scheduled == 5)
     }
 
+    /// Unloading a handler with 100,000 subscriptions on one channel takes one pass, not one per subscription.
+    @Test(.timeLimit(.minutes(1))) func anOwnerWithAHundredThousandSubscriptionsUnsubscribesAtOnce() {
+        let (store, _) = makeStore()
+        for _ in 0..<100_000 { _ = store.subscribe(channel: "f", owner: 1) { _ in } }
+        let kept = store.subscribe(channel: "f", owner: 2) { _ in }
+        let started = ContinuousClock.now
+        store.unsubscribeAll(owner: 1)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(store.subscriberCount(channel: "f") == 1)
+        store.unsubscribe(kept)
+        #expect(store.subscriberCount(channel: "f") == 0)
+    }
+
     @Test func unsubscribeDuringDeliveryAndSubscribeInsideACallback() {
         let (store, recorder) = makeStore()
         var second: SharedStore.SubscriptionID = 0
