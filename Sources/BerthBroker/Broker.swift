@@ -8,6 +8,9 @@ package final class Broker {
     /// endpoint could not start); the reason is logged.
     package enum Outcome: Equatable, Sendable { case stopped, failed }
 
+    /// ctx.shared deliveries per loop turn: a publish to 100,000 subscribers is spread over about 100 turns.
+    static let deliveriesPerTurn = 1024
+
     private let plan: DeploymentPlan
     private let folder: String
     private let options: ServeOptions
@@ -24,11 +27,12 @@ package final class Broker {
         Self.raiseFileLimit()
         Self.unblockShutdownSignals()
         let loop = try EventLoop()
-        // ctx.shared: one store for every handler; deliveries run on a later loop turn, never inside publish().
-        let deliveryTimer = LoopTimer(loop: loop)
+        // Immediates and ctx.shared deliveries run after the loop polled for I/O, a bounded batch per turn, so nothing
+        // a handler schedules can keep I/O, timers or signals from their turn.
+        let immediates = ImmediateQueue(loop: loop)
         var store: SharedStore?
         store = SharedStore(maxBytes: options.storeMaxBytes) {
-            deliveryTimer.start(after: 0) { store?.deliverPending() }
+            immediates.schedule { store?.deliverPending(maxCount: Self.deliveriesPerTurn) }
         }
         var instances: [HandlerInstance] = []
         var unservable = 0  // endpoints that did not start: TLS, module, bind, open()
@@ -39,8 +43,8 @@ package final class Broker {
                 unservable += 1
                 continue
             }
-            instances.append(HandlerInstance(endpoint: endpoint, loop: loop, options: options, log: log,
-                                             store: store!, storeOwner: instances.count + 1))
+            instances.append(HandlerInstance(endpoint: endpoint, loop: loop, immediates: immediates, options: options,
+                                             log: log, store: store!, storeOwner: instances.count + 1))
         }
 
         var signals: [SignalWatcher] = []
@@ -51,7 +55,7 @@ package final class Broker {
             for instance in instances { instance.stop() }
             for watcher in signals { watcher.close() }
             graceTimer?.close()
-            deliveryTimer.close()
+            immediates.close()
         }
         let checkDrained = {
             if isShuttingDown, instances.allSatisfy({ $0.openConnectionCount == 0 }) { finish() }

@@ -56,9 +56,14 @@ package protocol HandlerHost: AnyObject {
     /// A monotonic clock in milliseconds (performance.now and socket timeouts read it).
     func monotonicMilliseconds() -> Double
 
-    /// Starts (or restarts, for an `id` already scheduled) a one-shot timer; when it expires the broker calls
-    /// `fireTimer(id:)`. Ids are the runtime's own; 0 ms means the next turn of the loop (setImmediate).
+    /// Starts (or restarts, for an `id` already scheduled) a one-shot timer of at least 1 ms; when it expires the
+    /// broker calls `fireTimer(id:)`. Ids are the runtime's own. A timer started while timers fire is therefore never
+    /// due in the same pass (libuv reruns a 0 ms timer started in its timers phase at once, forever).
     func scheduleTimer(id: Int, afterMilliseconds: Double)
+
+    /// The runtime has immediates (setImmediate) queued: call `runImmediates()` once, on the loop's next iteration
+    /// after polling for I/O (libuv's check phase). The runtime asks again while any are left.
+    func requestImmediates()
 
     /// Stops a timer scheduled and not yet fired.
     func cancelTimer(id: Int)

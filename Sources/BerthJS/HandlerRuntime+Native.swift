@@ -1,7 +1,7 @@
 /// The native functions the globals script gets on its `host` object, by number: only what JavaScript cannot do
 /// itself (the host's clock, timers and sockets, printing, randomness, UTF-8 at native speed, reporting faults).
 enum NativeFunction: Int32, CaseIterable {
-    case print, now, randomFill, scheduleTimer, cancelTimer
+    case print, now, randomFill, scheduleTimer, scheduleImmediate, cancelTimer
     case write, end, destroy, pause, resume, setNoDelay, setKeepAlive, send
     case encodeUTF8, decodeUTF8, utf8Length, writeUTF8
     case fault, settle, promiseState, registerBuffer
@@ -14,7 +14,7 @@ enum NativeFunction: Int32, CaseIterable {
     var length: Int {
         switch self {
         case .now: 0
-        case .randomFill, .cancelTimer, .end, .destroy, .pause, .resume, .utf8Length: 1
+        case .randomFill, .scheduleImmediate, .cancelTimer, .end, .destroy, .pause, .resume, .utf8Length: 1
         case .structuredClone, .detachArrayBuffer, .sharedGet, .sharedDelete, .sharedUnsubscribe: 1
         case .print, .scheduleTimer, .write, .setNoDelay, .encodeUTF8, .promiseState, .registerBuffer: 2
         case .sharedSet, .sharedSubscribe, .sharedPublish: 2
@@ -39,10 +39,11 @@ extension HandlerRuntime: JSNativeHost {
             _ = unsafe arguments.withBytes(0) { unsafe Self.fillRandom($0) }
         case .scheduleTimer:
             guard let id = arguments.int(0) else { break }
-            pendingTimers.insert(id)
-            host?.scheduleTimer(id: id, afterMilliseconds: max(arguments.double(1) ?? 0, 0))
+            scheduleTimer(id, afterMilliseconds: max(arguments.double(1) ?? 1, 1))
+        case .scheduleImmediate:
+            if let id = arguments.int(0) { scheduleImmediate(id) }
         case .cancelTimer:
-            if let id = arguments.int(0), pendingTimers.remove(id) != nil { host?.cancelTimer(id: id) }
+            if let id = arguments.int(0) { cancelTimer(id) }
         case .write:
             guard let id = arguments.int(0), let host else { return context.number(0) }
             let written = unsafe arguments.withBytes(1) { bytes in
@@ -108,8 +109,12 @@ extension HandlerRuntime: JSNativeHost {
         case .fault:
             let error = arguments.error(0)
             let origin = arguments.string(1) ?? "a callback"
-            let connection = arguments.int(2).flatMap { $0 >= 0 ? $0 : nil }
-            host?.log(.error, faultMessage(error, .named(origin), connection))
+            // A fault the script names a connection for, it destroys itself; any other is the current work's.
+            if let connection = arguments.int(2).flatMap({ $0 >= 0 ? $0 : nil }) {
+                host?.log(.error, faultMessage(error, .named(origin), connection))
+            } else {
+                reportFault(faultMessage(error, .named(origin), activeConnection))
+            }
         case .settle:
             let kind = arguments.int(0) ?? 0
             let outcome: DispatchOutcome

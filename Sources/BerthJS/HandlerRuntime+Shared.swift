@@ -50,7 +50,7 @@ extension HandlerRuntime {
             let subscription = store.subscribe(channel: name, owner: storeOwner, origin: sharedOrigin) {
                 [weak self] message in self?.deliverShared(id, message)
             }
-            sharedSubscriptions[id] = (subscription, name)
+            sharedSubscriptions[id] = (subscription, name, currentOwner)
         case .sharedPublish:
             guard let bytes = cloner.encode(arguments.value(1)) else { return context.exceptionMarker }
             store.publish(channel: name, bytes, origin: sharedOrigin)

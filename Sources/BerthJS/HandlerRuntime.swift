@@ -32,18 +32,36 @@ package final class HandlerRuntime {
     var bufferClasses: BufferClasses?
     /// The structured-clone codec, made with the globals.
     var cloner: StructuredClone?
-    /// The store's subscriptions made through ctx.shared.subscribe, by the globals script's subscription number.
-    var sharedSubscriptions: [Int: (id: SharedStore.SubscriptionID, channel: String)] = [:]
+    /// The store's subscriptions made through ctx.shared.subscribe, by the globals script's subscription number, with
+    /// the connection whose work their deliveries are.
+    var sharedSubscriptions: [Int: (id: SharedStore.SubscriptionID, channel: String, owner: WorkOwner?)] = [:]
     private var globals: GlobalsHooks?
     private var module: ModuleValues?
     /// Ids of the host timers scheduled and not yet fired or cancelled.
     var pendingTimers: Set<Int> = []
+    /// Ids of the immediates set and not yet run or cleared; `immediateQueue` holds them in order from
+    /// `immediateHead` on (a cleared one stays there and is skipped).
+    var pendingImmediates: Set<Int> = []
+    var immediateQueue: [Int] = []
+    var immediateHead = 0
+    /// Whether the host was asked for a `runImmediates()` call that has not happened yet.
+    var isImmediateRunRequested = false
+    /// The connection each pending timer or immediate works for: the one whose event was handled when it was set.
+    var timerOwners: [Int: WorkOwner] = [:]
+    /// A serial number per open connection, so work of a closed connection is never charged to a later connection
+    /// that reuses its id.
+    var openConnections: [ConnectionID: Int] = [:]
+    var lastConnectionSerial = 0
     private var failure: String?
     /// True while JavaScript runs: a host method that calls back in trips a precondition instead of corrupting state.
     private var isRunning = false
-    /// The connection whose event JavaScript is handling now (jobs included): ctx.shared's publisher and subscriber
-    /// origin, so a connection does not receive what it published itself.
+    /// The connection whose work JavaScript is doing now (its event, the jobs after it, its timers and deliveries):
+    /// a fault destroys it, and it is ctx.shared's publisher and subscriber origin, so a connection does not receive
+    /// what it published itself.
     private(set) var activeConnection: ConnectionID?
+    /// The first fault logged during the current dispatch besides its own exception (by a job, an unhandled
+    /// rejection, or the script's reportFault).
+    private var dispatchFault: String?
     private var closeCalled = false
     private var openCompletion: ((DispatchOutcome) -> Void)?
     private var closeCompletion: ((DispatchOutcome) -> Void)?
@@ -313,6 +331,10 @@ package final class HandlerRuntime {
     private func cancelTimers() {
         let timers = pendingTimers
         pendingTimers.removeAll()
+        pendingImmediates.removeAll()
+        immediateQueue.removeAll()
+        immediateHead = 0
+        timerOwners.removeAll()
         for id in timers.sorted() { host?.cancelTimer(id: id) }
     }
 
@@ -322,6 +344,8 @@ package final class HandlerRuntime {
     /// is a fault: logged, and the connection destroyed through the host.
     package func acceptConnection(_ connection: ConnectionID, _ info: ConnectionInfo) -> DispatchOutcome {
         precondition(transport == .tcp, "\(name) is a UDP handler")
+        lastConnectionSerial += 1
+        openConnections[connection] = lastConnectionSerial
         return dispatch(.handle, connection: connection) { context, globals in
             var call = JSCall(context)
             call.append(context.number(connection))
@@ -383,7 +407,8 @@ package final class HandlerRuntime {
     /// The connection is closed and the host no longer reads bytes handed to `write`: pending write callbacks fail,
     /// 'error' (if one is pending) and then 'close' are emitted, once. The id is free afterwards.
     package func deliverClose(_ connection: ConnectionID, hadError: Bool) -> DispatchOutcome {
-        dispatch(.event("'close'")) { context, globals in
+        openConnections[connection] = nil
+        return dispatch(.event("'close'")) { context, globals in
             var call = JSCall(context)
             call.append(context.number(connection))
             call.append(context.bool(hadError))
@@ -411,11 +436,41 @@ package final class HandlerRuntime {
         }
     }
 
-    /// Runs the callback of timer `id` (setTimeout, setInterval, setImmediate or an internal one) that the host
-    /// scheduled; an id no longer pending is ignored.
+    /// Runs the callback of timer `id` (setTimeout, setInterval or an internal one) that the host scheduled; an id no
+    /// longer pending is ignored.
     package func fireTimer(id: Int) -> DispatchOutcome {
         guard pendingTimers.remove(id) != nil else { return .ok }
-        return dispatch(.timer) { context, globals in
+        return runTimer(id)
+    }
+
+    /// Runs the immediates queued before this call, in order, each as its own dispatch, at most `immediatesPerRun`;
+    /// ones set meanwhile wait for the next call, as in Node. Asks the host for another call while any are left.
+    /// Returns the last fault, if any.
+    package func runImmediates() -> DispatchOutcome {
+        isImmediateRunRequested = false
+        let end = min(immediateQueue.count, immediateHead + Self.immediatesPerRun)
+        var outcome = DispatchOutcome.ok
+        while immediateHead < end, !isFailed, !isUnloaded {
+            let id = immediateQueue[immediateHead]
+            immediateHead += 1
+            guard pendingImmediates.remove(id) != nil else { continue }
+            if case .faulted(let fault) = runTimer(id) { outcome = .faulted(fault) }
+        }
+        if immediateHead == immediateQueue.count {
+            immediateQueue.removeAll(keepingCapacity: true)
+            immediateHead = 0
+        } else if immediateHead >= Self.immediatesPerRun {
+            immediateQueue.removeFirst(immediateHead)
+            immediateHead = 0
+        }
+        if immediateHead < immediateQueue.count { requestImmediateRun() }
+        return isFailed ? .faulted(unavailable) : outcome
+    }
+
+    /// The work of a timer or an immediate: for its owner connection while that connection is open.
+    private func runTimer(_ id: Int) -> DispatchOutcome {
+        let owner = timerOwners.removeValue(forKey: id).flatMap(openConnection)
+        return dispatch(.timer, connection: owner) { context, globals in
             var call = JSCall(context)
             call.append(context.number(id))
             return call.call(globals.timer)
@@ -424,10 +479,13 @@ package final class HandlerRuntime {
 
     /// A message the store delivers to ctx.shared subscription `id` (the broker runs `SharedStore.deliverPending()`
     /// from its loop, never while JavaScript runs): decoded afresh into this runtime and handed to the subscriber, as
-    /// one dispatch. A subscriber that throws is a logged fault of this handler; nothing else is affected.
+    /// one dispatch. A subscriber that throws is a logged fault of this handler, and of the connection that subscribed
+    /// while it is open; nothing else is affected.
     func deliverShared(_ id: Int, _ message: [UInt8]) {
-        guard let channel = sharedSubscriptions[id]?.channel else { return }
-        dispatch(.named("a ctx.shared subscriber of \"\(channel)\"")) { context, globals in
+        guard let subscription = sharedSubscriptions[id] else { return }
+        let owner = subscription.owner.flatMap(openConnection)
+        dispatch(.named("a ctx.shared subscriber of \"\(subscription.channel)\""), connection: owner) {
+            context, globals in
             guard let cloner else { return context.undefined }
             let value = cloner.decode(message)
             if value.isException { return value }
@@ -462,9 +520,10 @@ package final class HandlerRuntime {
     }
 
     /// The one way into JavaScript: `body` runs under the CPU budget, then the jobs it queued run until none is left.
-    /// An exception, an interrupt or an allocation failure becomes a logged fault; for a connection's dispatch, that
-    /// connection is destroyed. Completions that became ready run last, once JavaScript and every reference this
-    /// dispatch took are left behind (a completion may unload the runtime).
+    /// An exception, an interrupt, an allocation failure, a throwing job or an unhandled rejection becomes a logged
+    /// fault; when the dispatch is a connection's work (`connection`), that connection is destroyed. Completions that
+    /// became ready run last, once JavaScript and every reference this dispatch took are left behind (a completion
+    /// may unload the runtime).
     @discardableResult
     private func dispatch(
         _ origin: Origin, connection: ConnectionID? = nil, _ body: (JSContext, GlobalsHooks) -> JSRef
@@ -494,8 +553,8 @@ package final class HandlerRuntime {
         _ origin: Origin, _ connection: ConnectionID?, _ body: (JSContext, GlobalsHooks) -> JSRef
     ) -> String? {
         guard !isFailed, let context, let globals else { return nil }
-        (isRunning, activeConnection) = (true, connection)
-        defer { (isRunning, activeConnection) = (false, nil) }
+        (isRunning, activeConnection, dispatchFault) = (true, connection, nil)
+        defer { (isRunning, activeConnection, dispatchFault) = (false, nil, nil) }
         let runtime = context.runtime
         runtime.enter()
         runtime.arm(milliseconds: cpuBudgetMilliseconds)
@@ -522,7 +581,7 @@ package final class HandlerRuntime {
         } else if let fault {
             host?.log(.error, fault)
         }
-        return fault
+        return fault ?? dispatchFault
     }
 
     /// Runs the job queue dry, logging what throws, then logs the rejections nothing handled. A rejection with the
@@ -530,14 +589,21 @@ package final class HandlerRuntime {
     /// `beforeLogging` runs once the jobs ran, to forget rejections the caller reports itself.
     private func drainJobs(_ context: JSContext, beforeLogging: () -> Void = {}) {
         context.runtime.executePendingJobs { failed in
-            host?.log(.error, faultMessage(failed.takeException(), .named("a job"), nil))
+            reportFault(faultMessage(failed.takeException(), .named("a job"), activeConnection))
         }
         beforeLogging()
         for rejection in context.takeUnhandledRejections() {
             let error = JSError(rejection.reason)
             if error.isInterrupt && context.runtime.wasInterrupted { continue }
-            host?.log(.error, "\(name): unhandled promise rejection: \(error.description)")
+            let place = activeConnection.map { " (connection \($0))" } ?? ""
+            reportFault("\(name): unhandled promise rejection\(place): \(error.description)")
         }
+    }
+
+    /// Logs a fault of the current work; the dispatch then destroys its connection, if it has one.
+    func reportFault(_ message: String) {
+        host?.log(.error, message)
+        if dispatchFault == nil { dispatchFault = message }
     }
 
     /// Marks the runtime failed after an allocation failure: logged once, timers stopped, waiting completions faulted.

@@ -47,9 +47,11 @@ package final class SharedStore {
     private var queue: [Delivery] = []
     private var queueHead = 0
     private let scheduleDeliveries: () -> Void
+    /// Whether `scheduleDeliveries` was called and its `deliverPending` has not started yet.
+    private var isDeliveryScheduled = false
 
-    /// `scheduleDeliveries` is called when deliveries become pending; the broker then calls `deliverPending()` from
-    /// its loop, after the current dispatch has returned (publish never delivers inside the publish call).
+    /// `scheduleDeliveries` is called when deliveries become pending; the broker then calls `deliverPending(…)` from
+    /// its loop, on a later turn (publish never delivers inside the publish call). One call is outstanding at a time.
     package init(maxBytes: Int, scheduleDeliveries: @escaping () -> Void) {
         self.maxBytes = maxBytes
         self.scheduleDeliveries = scheduleDeliveries
@@ -95,9 +97,19 @@ package final class SharedStore {
         if channels[subscription.channel]?.isEmpty == true { channels.removeValue(forKey: subscription.channel) }
     }
 
-    /// Removes every subscription of a handler that is unloading.
+    /// Removes every subscription of a handler that is unloading, in one pass over each channel it used (one
+    /// `unsubscribe` per subscription would take time quadratic in a channel's subscribers, holding up shutdown).
     package func unsubscribeAll(owner: OwnerID) {
-        for (id, subscription) in subscriptions where subscription.owner == owner { unsubscribe(id) }
+        var used: Set<String> = []
+        subscriptions = subscriptions.filter { _, subscription in
+            guard subscription.owner == owner else { return true }
+            used.insert(subscription.channel)
+            return false
+        }
+        for channel in used {
+            channels[channel]?.removeAll { subscriptions[$0] == nil }
+            if channels[channel]?.isEmpty == true { channels.removeValue(forKey: channel) }
+        }
     }
 
     package func subscriberCount(channel: String) -> Int { channels[channel]?.count ?? 0 }
@@ -107,27 +119,43 @@ package final class SharedStore {
     @discardableResult
     package func publish(channel: String, _ message: [UInt8], origin: Origin? = nil) -> Int {
         guard let current = channels[channel], !current.isEmpty else { return 0 }
-        let wasIdle = queueHead == queue.count
         var count = 0
         for id in current where origin == nil || subscriptions[id]?.origin != origin {
             queue.append(Delivery(subscription: id, message: message))
             count += 1
         }
-        if wasIdle, count > 0 { scheduleDeliveries() }
+        if count > 0 { requestDelivery() }
         return count
     }
 
     package var hasPendingDeliveries: Bool { queueHead < queue.count }
 
-    /// Runs the queued deliveries, including any queued by the subscribers themselves while this runs. A subscription
-    /// removed before its turn is skipped.
-    package func deliverPending() {
-        while queueHead < queue.count {
+    /// Runs the deliveries queued before this call, in order, at most `maxCount`; what the subscribers publish
+    /// meanwhile waits for the next call, so subscribers that republish cannot hold the loop, and a fan-out larger
+    /// than `maxCount` is spread over turns. Asks for another call while deliveries are left. A subscription removed
+    /// before its turn is skipped.
+    package func deliverPending(maxCount: Int = .max) {
+        isDeliveryScheduled = false
+        let end = queue.count - queueHead > maxCount ? queueHead + maxCount : queue.count
+        while queueHead < end {
             let delivery = queue[queueHead]
             queueHead += 1
             subscriptions[delivery.subscription]?.deliver(delivery.message)
         }
-        queue.removeAll(keepingCapacity: true)
-        queueHead = 0
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        } else if queueHead >= queue.count / 2 {
+            // A queue that never empties (a republishing chain) must not keep what it delivered.
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        if queueHead < queue.count { requestDelivery() }
+    }
+
+    private func requestDelivery() {
+        guard !isDeliveryScheduled else { return }
+        isDeliveryScheduled = true
+        scheduleDeliveries()
     }
 }

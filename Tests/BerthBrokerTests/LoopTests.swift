@@ -94,6 +94,54 @@ struct LoopTests {
         #expect(loop.handleCount == 0)
     }
 
+    /// Immediates run after the loop polled, in order; one queued by an immediate waits for the next iteration.
+    @Test func anImmediateQueuedByAnImmediateRunsOnTheNextIteration() throws {
+        let loop = try EventLoop()
+        defer { loop.close() }
+        let immediates = ImmediateQueue(loop: loop)
+        var ran: [String] = []
+        immediates.schedule {
+            ran.append("a")
+            immediates.schedule { ran.append("c") }
+        }
+        immediates.schedule { ran.append("b") }
+        loop.runOnce(waiting: false)
+        #expect(ran == ["a", "b"])
+        #expect(!immediates.isEmpty)
+        loop.runOnce(waiting: false)
+        #expect(ran == ["a", "b", "c"])
+        #expect(immediates.isEmpty)
+        loop.run()  // returns at once: an empty queue keeps nothing alive
+        immediates.close()
+        immediates.schedule { ran.append("after close") }
+        loop.runOnce(waiting: false)
+        #expect(ran == ["a", "b", "c"])
+    }
+
+    /// An immediate that queues itself forever (libuv would rerun a 0 ms timer started in its own callback within
+    /// the same pass, forever) leaves timers their turn.
+    @Test func aSelfRequeuingImmediateLeavesTimersTheirTurn() throws {
+        let loop = try EventLoop()
+        defer { loop.close() }
+        let immediates = ImmediateQueue(loop: loop)
+        var links = 0
+        func link() {
+            links += 1
+            immediates.schedule(link)
+        }
+        link()
+        let timer = LoopTimer(loop: loop)
+        var fired = false
+        timer.start(after: 20) {
+            fired = true
+            immediates.close()
+        }
+        loop.run(seconds: 10)
+        #expect(fired)
+        #expect(links > 1)
+        timer.close()
+    }
+
     @Test func anUnreferencedTimerDoesNotKeepTheLoopAlive() throws {
         let loop = try EventLoop()
         defer { loop.close() }

@@ -39,6 +39,8 @@ final class FakeHandlerHost: HandlerHost {
     var keepAlive: [ConnectionID: (Bool, Int)] = [:]
     var datagrams: [Datagram] = []
     var cancelled: [Int] = []
+    /// Whether the runtime asked for a `runImmediates()` call (the next loop iteration's check phase).
+    var immediatesRequested = false
 
     func log(_ level: LogLevel, _ message: String) { logs.append((level, message)) }
     func monotonicMilliseconds() -> Double { now }
@@ -52,6 +54,8 @@ final class FakeHandlerHost: HandlerHost {
         cancelled.append(id)
         timers[id] = nil
     }
+
+    func requestImmediates() { immediatesRequested = true }
 
     func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
         var count = 0
@@ -109,21 +113,35 @@ final class FakeHandlerHost: HandlerHost {
         queued[connection, default: []].reduce(0) { $0 + $1.count }
     }
 
-    /// Advances the clock by `milliseconds`, firing due timers in order of due time (then of scheduling).
-    func advance(_ milliseconds: Double, _ runtime: HandlerRuntime) {
-        let target = now + milliseconds
-        while let (id, timer) = timers.filter({ $0.value.due <= target }).min(by: {
+    /// One iteration of the broker's loop at the current time, as libuv runs it: the timers due now, in order of due
+    /// time then of scheduling (one set meanwhile is at least 1 ms away), then the immediates asked for.
+    func turn(_ runtime: HandlerRuntime) {
+        let due = timers.filter { $0.value.due <= now }.sorted {
             ($0.value.due, $0.value.sequence) < ($1.value.due, $1.value.sequence)
-        }) {
-            now = max(now, timer.due)
+        }
+        for (id, timer) in due where timers[id]?.sequence == timer.sequence {
             timers[id] = nil
             _ = runtime.fireTimer(id: id)
         }
-        now = target
+        if immediatesRequested {
+            immediatesRequested = false
+            _ = runtime.runImmediates()
+        }
     }
 
-    /// Runs what is due now (setImmediate and 0 ms timers).
-    func runDue(_ runtime: HandlerRuntime) { advance(0, runtime) }
+    /// Advances the clock by `milliseconds`, running loop iterations at each due time on the way (at most
+    /// `maxTurns`, so an endless chain of immediates ends the test's loop instead of hanging it).
+    func advance(_ milliseconds: Double, _ runtime: HandlerRuntime, maxTurns: Int = 10_000) {
+        let target = now + milliseconds
+        for _ in 0..<maxTurns {
+            if !immediatesRequested {
+                guard let next = timers.values.map(\.due).min(), next <= target else { break }
+                now = max(now, next)
+            }
+            turn(runtime)
+        }
+        now = target
+    }
 
     func text(_ connection: ConnectionID) -> String { String(decoding: sent[connection, default: []], as: UTF8.self) }
 

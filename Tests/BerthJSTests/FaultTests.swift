@@ -106,6 +106,81 @@ struct FaultTests {
         #expect(host.output == ["next timer runs"])
     }
 
+    /// Work set up while a connection's event is handled is that connection's: a throw in its timer, interval or
+    /// immediate, or a rejection nobody handles in a promise chain its timer continues, destroys it (and a throwing
+    /// interval is cleared); the handler's other connections go on.
+    @Test(arguments: [
+        "setTimeout(function tick() { throw new Error('from a timeout'); }, 5);",
+        "setInterval(function tick() { console.log('tick'); throw new Error('from an interval'); }, 5);",
+        "setImmediate(function tick() { throw new Error('from an immediate'); });",
+        "new Promise((resolve) => setTimeout(resolve, 5)).then(function tick() { throw new Error('from a chain'); });",
+        "AbortSignal.timeout(5).addEventListener('abort', function tick() { throw new Error('from a listener'); });",
+    ])
+    func aFaultInWorkAConnectionSetUpDestroysThatConnection(work: String) throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle(conn) {
+              conn.on('data', () => { \(work) });
+            }
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        #expect(runtime.acceptConnection(1, peer) == .ok)
+        #expect(runtime.acceptConnection(2, peer) == .ok)
+        #expect(runtime.deliver(1, "go") == .ok)
+        host.advance(50, runtime)
+        #expect(host.destroyed == [1])
+        #expect(host.errors.count == 1)
+        #expect(host.errors.first?.contains("(connection 1)") == true, "\(host.errors)")
+        #expect(host.errors.first?.contains("at tick (") == true, "\(host.errors)")
+        #expect(host.timers.isEmpty)
+        #expect(host.output.count { $0 == "tick" } <= 1)
+    }
+
+    /// Work set up outside any connection (in open, at the top level) has no connection to destroy: its faults are
+    /// logged, and a throwing interval is cleared.
+    @Test func aFaultInWorkOpenSetUpIsOnlyLogged() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle() {}
+            export function open() {
+              setInterval(function tick() { throw new Error('interval in open'); }, 5);
+              setImmediate(() => Promise.reject(new Error('rejection in open')));
+            }
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        runtime.callOpen { _ in }
+        #expect(runtime.acceptConnection(1, peer) == .ok)
+        host.advance(50, runtime)
+        #expect(host.destroyed == [])
+        #expect(host.errors.count == 2)
+        #expect(host.errors.contains { $0.hasPrefix("t: uncaught exception in a timer callback: Error: interval in open") })
+        #expect(host.errors.contains { $0.hasPrefix("t: unhandled promise rejection: Error: rejection in open") })
+        #expect(host.timers.isEmpty)
+    }
+
+    /// A timer of a closed connection destroys nothing, not even a later connection with the same id.
+    @Test func aTimerOfAClosedConnectionDestroysNoOtherConnection() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle(conn) {
+              if (conn.remotePort === 1) setTimeout(() => { throw new Error('late'); }, 5);
+            }
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        let first = ConnectionInfo(
+            remoteAddress: "192.0.2.7", remotePort: 1, remoteFamily: .ipv4, localAddress: "192.0.2.1", localPort: 7000)
+        #expect(runtime.acceptConnection(1, first) == .ok)
+        #expect(runtime.deliverClose(1, hadError: false) == .ok)
+        #expect(runtime.acceptConnection(1, peer) == .ok)
+        host.advance(10, runtime)
+        #expect(host.destroyed == [])
+        #expect(host.errors.count == 1)
+        #expect(host.errors.first?.hasPrefix("t: uncaught exception in a timer callback: Error: late") == true)
+    }
+
     @Test func unhandledRejectionsAreLoggedWithTheirStack() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(
             """
@@ -118,17 +193,19 @@ struct FaultTests {
             """)
         defer { runtime.unload() }
         let host = fixture.host
-        #expect(runtime.acceptConnection(1, peer) == .ok)
+        #expect(runtime.acceptConnection(1, peer) != .ok)
         #expect(host.errors.count == 2)
         #expect(
             host.errors.contains {
-                $0.hasPrefix("t: unhandled promise rejection: Error: nobody listens\n    at handle (")
+                $0.hasPrefix("t: unhandled promise rejection (connection 1): Error: nobody listens\n    at handle (")
             })
         #expect(
             host.errors.contains {
-                $0.hasPrefix("t: uncaught exception in a queueMicrotask callback: Error: in a microtask\n")
+                $0.hasPrefix(
+                    "t: uncaught exception in a queueMicrotask callback (connection 1): Error: in a microtask\n")
             })
-        #expect(host.destroyed == [])
+        // Both happened in the work of connection 1's event: that connection is destroyed.
+        #expect(host.destroyed == [1])
     }
 
     @Test func endlessLoopInHandleIsInterruptedWithinTheBudget() throws {

@@ -44,13 +44,16 @@ enum NodeComparison {
         expressions.map { "check(() => \($0));" }.joined(separator: "\n")
     }
 
-    /// Console output of `script` in Node and in berth, split into lines; berth's faults are returned apart.
+    /// Console output of `script` in Node and in berth (its timers and immediates run), split into lines; berth's
+    /// faults are returned apart.
     static func run(_ script: String) throws -> (node: [String], berth: [String], faults: [String]) {
         let source = prelude + script
         let result = try Subprocess.run(node, ["--input-type=module", "-e", source])
         try #require(result.status == 0, "node failed: \(result.standardError)")
         let fixture = try HandlerFixture(["t.tcp.7000.port.js": source + "\nexport function handle() {}\n"])
         let runtime = try fixture.runtime("t.tcp.7000.port.js", budget: 5000)
+        // Node runs its loop until nothing is left; the fake host's loop does the same for 10 s of its clock.
+        fixture.host.advance(10_000, runtime)
         runtime.unload()
         let faults = fixture.host.logs.filter { $0.message.hasPrefix("t: ") }.map(\.message)
         let output = fixture.host.logs.filter { !$0.message.hasPrefix("t: ") }.map(\.message)

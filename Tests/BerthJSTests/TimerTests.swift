@@ -93,6 +93,118 @@ struct TimerTests {
         #expect(fixture.host.output == ["true,true,false"])
     }
 
+    /// An immediate set while immediates run waits for the next loop iteration, as in Node, so a chain of them runs
+    /// one link per turn and the host's loop goes on.
+    @Test func anImmediateSetByAnImmediateWaitsForTheNextTurn() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle() {}
+            let links = 0;
+            const f = () => { links += 1; console.log(`link ${links}`); setImmediate(f); };
+            f();
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        #expect(host.immediatesRequested)
+        for turn in 1...5 {
+            host.turn(runtime)
+            #expect(host.output.count == turn + 1)
+            #expect(host.immediatesRequested)
+            #expect(runtime.pendingImmediates.count == 1)
+        }
+        #expect(runtime.immediateQueue.count - runtime.immediateHead == 1)
+        #expect(host.errors == [])
+    }
+
+    /// One run of the immediates is bounded: a flood set in one dispatch is spread over turns, in order.
+    @Test func aFloodOfImmediatesIsSpreadOverTurnsInOrder() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle() {}
+            globalThis.ran = [];
+            for (let i = 0; i < 3000; i++) setImmediate(() => ran.push(i));
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        host.turn(runtime)
+        #expect(runtime.pendingImmediates.count == 3000 - HandlerRuntime.immediatesPerRun)
+        #expect(host.immediatesRequested)
+        host.advance(0, runtime)
+        #expect(runtime.pendingImmediates.isEmpty)
+        #expect(!host.immediatesRequested)
+        #expect(runtime.immediateQueue.isEmpty)
+    }
+
+    /// Node's order: the microtasks an immediate queues run before the next immediate; immediates set from a timer
+    /// run before a 0 ms timeout set with them; an immediate set by an immediate runs after the others queued then;
+    /// clearImmediate works. (Only orders that do not depend on how fast the machine is.)
+    @Test func immediatesTimeoutsAndMicrotasksInNodesOrder() throws {
+        try NodeComparison.expectSame(
+            """
+            setTimeout(() => {
+              setTimeout(() => console.log('timeout 0 from a timer'), 0);
+              setImmediate(() => {
+                console.log('immediate 1');
+                Promise.resolve().then(() => console.log('microtask of immediate 1'));
+                queueMicrotask(() => console.log('queueMicrotask of immediate 1'));
+              });
+              const cleared = setImmediate(() => console.log('cleared'));
+              setImmediate(() => { console.log('immediate 2'); clearImmediate(cleared); });
+              setImmediate(() => console.log('immediate 3'));
+            }, 0);
+            setTimeout(() => {
+              setImmediate(() => {
+                console.log('A');
+                setImmediate(() => { console.log('nested in A'); setImmediate(() => console.log('nested twice')); });
+              });
+              setImmediate(() => { console.log('B'); setImmediate(() => console.log('nested in B')); });
+            }, 50);
+            """)
+    }
+
+    /// AbortSignal.timeout(0) and other internal timers wait at least 1 ms, as Node's do: a signal chain set from its
+    /// own abort listeners runs once per millisecond, not forever within one pass of the timers.
+    @Test func abortSignalTimeoutZeroWaitsAMillisecond() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle() {}
+            globalThis.aborts = 0;
+            const f = () => { aborts += 1; AbortSignal.timeout(0).addEventListener('abort', f); };
+            f();
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        #expect(host.timers.values.map(\.due) == [host.now + 1])
+        host.advance(0, runtime)
+        #expect(host.timers.count == 1)
+        host.advance(10, runtime)
+        #expect(host.timers.count == 1)
+        #expect(host.errors == [])
+        let counted = runtime.fireTimer(id: host.timers.keys.first!)
+        #expect(counted == .ok)
+    }
+
+    /// A chain of microtasks inside one dispatch is stopped by the CPU budget like any endless loop.
+    @Test(arguments: [
+        "const f = () => { Promise.resolve().then(f); }; f();",
+        "const f = () => queueMicrotask(f); f();",
+        "(async () => { for (;;) await null; })();",
+    ])
+    func aMicrotaskChainIsStoppedByTheCPUBudget(chain: String) throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle(conn) { if (conn.remotePort === 1) { \(chain) } }
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        let outcome = runtime.acceptConnection(1, ConnectionInfo(
+            remoteAddress: "192.0.2.7", remotePort: 1, remoteFamily: .ipv4, localAddress: "192.0.2.1", localPort: 7000))
+        #expect(outcome == .faulted("t: handle() (connection 1) exceeded the CPU budget of 200 ms and was stopped"))
+        #expect(host.destroyed == [1])
+        #expect(runtime.acceptConnection(2, peer) == .ok)
+        #expect(host.destroyed == [1])
+    }
+
     @Test func abortSignalTimeout() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(
             """

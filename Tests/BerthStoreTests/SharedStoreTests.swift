@@ -54,6 +54,58 @@ import Testing
         #expect(!store.hasPendingDeliveries)
     }
 
+    /// What subscribers publish while deliveries run waits for the next call, so a subscriber that republishes
+    /// what it receives cannot keep one call going; the queue stays as short as the chain.
+    @Test func aRepublishingSubscriberGetsOneDeliveryPerCall() {
+        let (store, recorder) = makeStore()
+        _ = store.subscribe(channel: "x", owner: 1) { message in
+            recorder.received.append("x\(message[0])")
+            store.publish(channel: "x", [message[0] &+ 1])
+        }
+        store.publish(channel: "x", [0])
+        for call in 1...5 {
+            store.deliverPending()
+            #expect(recorder.received.count == call)
+            #expect(recorder.scheduled == call + 1, "each call asks for the next one")
+            #expect(store.hasPendingDeliveries)
+        }
+        #expect(recorder.received == ["x0", "x1", "x2", "x3", "x4"])
+    }
+
+    /// A fan-out larger than `maxCount` is spread over calls, in order, one request for a call at a time.
+    @Test func aLargeFanOutIsSpreadOverCalls() {
+        let (store, recorder) = makeStore()
+        var count = 0
+        for _ in 0..<2500 { _ = store.subscribe(channel: "f", owner: 1) { _ in count += 1 } }
+        store.publish(channel: "f", [1])
+        store.publish(channel: "f", [2])
+        #expect(recorder.scheduled == 1)
+        store.deliverPending(maxCount: 1000)
+        #expect(count == 1000)
+        #expect(recorder.scheduled == 2)
+        store.deliverPending(maxCount: 1000)
+        store.deliverPending(maxCount: 1000)
+        store.deliverPending(maxCount: 1000)
+        #expect(count == 4000)
+        store.deliverPending(maxCount: 1000)
+        #expect(count == 5000)
+        #expect(!store.hasPendingDeliveries)
+        #expect(recorder.scheduled == 5)
+    }
+
+    /// Unloading a handler with 100,000 subscriptions on one channel takes one pass, not one per subscription.
+    @Test(.timeLimit(.minutes(1))) func anOwnerWithAHundredThousandSubscriptionsUnsubscribesAtOnce() {
+        let (store, _) = makeStore()
+        for _ in 0..<100_000 { _ = store.subscribe(channel: "f", owner: 1) { _ in } }
+        let kept = store.subscribe(channel: "f", owner: 2) { _ in }
+        let started = ContinuousClock.now
+        store.unsubscribeAll(owner: 1)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(store.subscriberCount(channel: "f") == 1)
+        store.unsubscribe(kept)
+        #expect(store.subscriberCount(channel: "f") == 0)
+    }
+
     @Test func unsubscribeDuringDeliveryAndSubscribeInsideACallback() {
         let (store, recorder) = makeStore()
         var second: SharedStore.SubscriptionID = 0

@@ -8,6 +8,7 @@ import BerthStore
 final class HandlerInstance {
     let endpoint: Endpoint
     private let loop: EventLoop
+    private let immediates: ImmediateQueue
     private let log: BrokerLog
     private let options: ServeOptions
     private let screen: ConnectionScreen
@@ -32,9 +33,10 @@ final class HandlerInstance {
     /// Called once if the endpoint cannot start (module, bind, `open`, listen), after the reason was logged.
     var onStartFailed: (() -> Void)?
 
-    init(endpoint: Endpoint, loop: EventLoop, options: ServeOptions, log: BrokerLog, store: SharedStore,
-         storeOwner: SharedStore.OwnerID) {
+    init(endpoint: Endpoint, loop: EventLoop, immediates: ImmediateQueue, options: ServeOptions, log: BrokerLog,
+         store: SharedStore, storeOwner: SharedStore.OwnerID) {
         self.endpoint = endpoint
+        self.immediates = immediates
         self.store = store
         self.storeOwner = storeOwner
         self.loop = loop
@@ -211,6 +213,13 @@ extension HandlerInstance: HandlerHost {
     }
 
     func cancelTimer(id: Int) { timers.removeValue(forKey: id)?.close() }
+
+    func requestImmediates() {
+        immediates.schedule { [weak self] in
+            guard let self, let runtime = self.runtime else { return }
+            self.check(runtime.runImmediates())
+        }
+    }
 
     func write(connection id: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
         guard let connection = connections[id] else { return 0 }

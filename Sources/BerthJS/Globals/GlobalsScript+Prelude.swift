@@ -3,10 +3,10 @@ extension GlobalsScript {
     static let prelude = #"""
         const {
           print: hostPrint, now: hostNow, randomFill: hostRandomFill, scheduleTimer: hostScheduleTimer,
-          cancelTimer: hostCancelTimer, write: hostWrite, end: hostEnd, destroy: hostDestroy, pause: hostPause,
-          resume: hostResume, setNoDelay: hostSetNoDelay, setKeepAlive: hostSetKeepAlive, send: hostSend,
-          encodeUTF8, decodeUTF8, utf8Length, writeUTF8, fault: hostFault, settle: hostSettle,
-          promiseState: hostPromiseState, registerBuffer: hostRegisterBuffer,
+          scheduleImmediate: hostScheduleImmediate, cancelTimer: hostCancelTimer, write: hostWrite, end: hostEnd,
+          destroy: hostDestroy, pause: hostPause, resume: hostResume, setNoDelay: hostSetNoDelay,
+          setKeepAlive: hostSetKeepAlive, send: hostSend, encodeUTF8, decodeUTF8, utf8Length, writeUTF8,
+          fault: hostFault, settle: hostSettle, promiseState: hostPromiseState, registerBuffer: hostRegisterBuffer,
         } = host;
 
         const ObjectDefineProperty = Object.defineProperty;

@@ -1,6 +1,7 @@
 extension GlobalsScript {
-    /// setTimeout, setInterval, setImmediate and their clears, over the host's timers. Only pending timers are kept
-    /// (in `timers`), so a fired or cleared timer's callback is no longer reachable from the runtime.
+    /// setTimeout, setInterval, setImmediate and their clears, over the host's timers (at least 1 ms) and the runtime's
+    /// immediate queue. Only pending timers are kept (in `timers`), so a fired or cleared timer's callback is no
+    /// longer reachable from the runtime.
     static let timers = #"""
         const timeoutMaximum = 2 ** 31 - 1;
         const timers = new Map();
@@ -45,12 +46,15 @@ extension GlobalsScript {
               else callback.apply(this, args);
               return;
             }
+            // A throwing interval is cleared, not run again to throw every tick.
             try {
               if (this.#args.length === 0) this.#callback.call(this);
               else this.#callback.apply(this, this.#args);
-            } finally {
-              if (!this.#cleared && timers.get(this.#id) === this) hostScheduleTimer(this.#id, this.#delay);
+            } catch (error) {
+              this.clear();
+              throw error;
             }
+            if (!this.#cleared && timers.get(this.#id) === this) hostScheduleTimer(this.#id, this.#delay);
           }
 
           clear() {
@@ -86,7 +90,7 @@ extension GlobalsScript {
             this.#callback = callback;
             this.#args = args;
             timers.set(this.#id, this);
-            hostScheduleTimer(this.#id, 0);
+            hostScheduleImmediate(this.#id);
           }
 
           [kFire]() {
@@ -147,9 +151,9 @@ extension GlobalsScript {
         function clearImmediate(immediate) { if (immediate instanceof Immediate) immediate.clear(); }
 
         // A timer for berth's own use (socket timeouts, AbortSignal.timeout): unref'd, and `callback(target)` instead
-        // of user arguments.
+        // of user arguments. At least 1 ms, as Node's: a timer armed while timers run then waits for the next turn.
         function internalTimer(callback, delay, target) {
-          return new Timeout(callback, Math.max(delay, 0), [target], false).unref();
+          return new Timeout(callback, Math.max(delay, 1), [target], false).unref();
         }
 
         defineGlobal('setTimeout', setTimeout);
