@@ -49,6 +49,7 @@ let package = Package(
                     exclude: ["Fixtures"], swiftSettings: strictSwift),
         .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthTestSupport"],
                     exclude: ["Golden"], swiftSettings: strictSwift),
-        .testTarget(name: "BerthCLITests", dependencies: ["berth", "BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthCLITests", dependencies: ["berth", "BerthPlan", "BerthTestSupport"], exclude: ["Golden"],
+                    swiftSettings: strictSwift),
     ]
 )
