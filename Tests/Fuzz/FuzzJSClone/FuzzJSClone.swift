@@ -44,6 +44,8 @@ final class Harness: HandlerHost {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("berth-fuzz-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: folder + "/fuzz.udp.9000.port.js", contents: Data(Self.source.utf8))
+        // libFuzzer ends with exit(); the folder goes with it.
+        atexit { try? FileManager.default.removeItem(atPath: Harness.shared.folder) }
     }
 
     /// What the handler stored after reading `bytes`, or nil when it rejected them.
