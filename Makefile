@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BERTH = .build/debug/berth
 
-.PHONY: all deps build test run lint clean bench
+.PHONY: all deps build test test-asan fuzz run lint clean bench
 all: build
 
 deps:
@@ -32,7 +32,41 @@ lint:
 	if [ -n "$$bad" ]; then echo "lint: C modules imported outside their wrappers:"; echo "$$bad"; exit 1; fi
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-fuzz
+
+# The runtime's and the broker's tests under AddressSanitizer, in their own scratch path; the berth that ServeProcess
+# runs is the one built there. Leak checking is off: LeakSanitizer cannot see the pointer to a weak reference's side
+# table in a Swift object's reference count, so every object alive at exit that has a weak reference (and all it
+# holds) is reported, as are Foundation's and XCTest's objects in the test runner.
+ASAN_SCRATCH = .build-asan
+test-asan: deps
+	$(SWIFT) build --build-tests --sanitize address --scratch-path $(ASAN_SCRATCH)
+	ASAN_OPTIONS=detect_leaks=0 BERTH_BINARY=$(CURDIR)/$(ASAN_SCRATCH)/debug/berth \
+	    $(SWIFT) test --skip-build --sanitize address --scratch-path $(ASAN_SCRATCH) --filter 'BerthJSTests|BerthBrokerTests'
+
+# libFuzzer harnesses (Tests/Fuzz, README "Fuzzing"), each run FUZZ_SECONDS from its seed corpus Tests/Fuzz/Corpus/<name>.
+# New inputs stay in .build-fuzz/corpus/<name>; an input that crashes goes to .build-fuzz/crashes/<name> and fails
+# the run. SwiftPM's `--sanitize fuzzer` links libFuzzer's main; the compiler keeps only the last `-sanitize=`, so
+# both sanitizers are also passed as one flag.
+FUZZ_SECONDS ?= 60
+FUZZERS = FuzzManifest FuzzHandlerFileName FuzzIPPrefix FuzzCloneReader FuzzJSClone
+FUZZ_SCRATCH = .build-fuzz
+fuzz: deps
+	for f in $(FUZZERS); do \
+	    BERTH_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address \
+	        --product $$f || exit 1; \
+	done
+	@failed=; for f in $(FUZZERS); do \
+	    mkdir -p $(FUZZ_SCRATCH)/corpus/$$f $(FUZZ_SCRATCH)/crashes/$$f; \
+	    SWIFT_BACKTRACE=enable=no $(FUZZ_SCRATCH)/debug/$$f $(FUZZ_SCRATCH)/corpus/$$f Tests/Fuzz/Corpus/$$f \
+	        -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -artifact_prefix=$(FUZZ_SCRATCH)/crashes/$$f/ > $(FUZZ_SCRATCH)/$$f.log 2>&1; status=$$?; \
+	    echo "fuzz: $$f: $$(grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_SCRATCH)/$$f.log | sed 's/^#//')"; \
+	    if [ $$status -ne 0 ]; then \
+	        failed="$$failed $$f"; tail -n 60 $(FUZZ_SCRATCH)/$$f.log; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed; inputs in $(FUZZ_SCRATCH)/crashes"; exit 1; fi
 
 # Benchmarks (bench/README.md): berth vs Node 20 vs C references, pinned to separate cores; results in
 # bench/results/LATEST.md. `make bench` is the quick pass, `make bench FULL=1` the whole set.

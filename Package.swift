@@ -53,3 +53,19 @@ let package = Package(
                     swiftSettings: strictSwift),
     ]
 )
+
+/// The libFuzzer harnesses (Tests/Fuzz, README "Fuzzing"), declared only when `make fuzz` sets BERTH_FUZZ: they have no
+/// `main`, so they link only with `--sanitize fuzzer` (libFuzzer brings it), which the ordinary build does not use.
+if Context.environment["BERTH_FUZZ"] != nil {
+    let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzManifest", ["BerthPlan", "BerthCompiler"]),
+        ("FuzzHandlerFileName", ["BerthPlan", "BerthCompiler"]),
+        ("FuzzIPPrefix", ["BerthPlan"]),
+        ("FuzzCloneReader", ["BerthStore"]),
+        ("FuzzJSClone", ["BerthJS", "BerthPlan", "BerthStore"]),
+    ]
+    package.targets += harnesses.map {
+        .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Tests/Fuzz/\($0.name)",
+                          swiftSettings: strictSwift)
+    }
+}

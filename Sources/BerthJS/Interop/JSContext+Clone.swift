@@ -270,8 +270,5 @@ struct StackGuard {
     /// Less than QuickJS's stack budget, so JavaScript called at any depth has at least the rest of the budget.
     private static let reanchorDistance: UInt = 256 << 10
 
-    private static func here() -> UInt {
-        var marker = 0
-        return unsafe withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-    }
+    private static func here() -> UInt { UInt(cqjs_frame_address()) }
 }

@@ -50,6 +50,12 @@ typedef struct cqjs_heap_count {
 // handler hit its heap limit. In C because it runs for every JavaScript allocation (defined in shim.c).
 const JSMallocFunctions *cqjs_counting_allocator(void);
 
+// The caller's frame on the thread's real stack. Swift has no such builtin, and the address of a local is no stack
+// depth under AddressSanitizer, which moves locals to heap frames to catch use after return.
+static inline __attribute__((always_inline)) uintptr_t cqjs_frame_address(void) {
+    return (uintptr_t)__builtin_frame_address(0);
+}
+
 // Lowest address of the calling thread's stack (0 if unknown), so QuickJS's stack limit can be kept above it.
 // Defined in shim.c: pthread_getattr_np needs _GNU_SOURCE, which Swift's Glibc module does not expose.
 uintptr_t cqjs_thread_stack_low(void);
