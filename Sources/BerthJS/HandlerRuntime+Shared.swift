@@ -53,7 +53,9 @@ extension HandlerRuntime {
             sharedSubscriptions[id] = (subscription, name, currentOwner)
         case .sharedPublish:
             guard let bytes = cloner.encode(arguments.value(1)) else { return context.exceptionMarker }
-            store.publish(channel: name, bytes, origin: sharedOrigin)
+            do { try store.publish(channel: name, bytes, origin: sharedOrigin) } catch {
+                return cloner.throwError(error.description)
+            }
         default:
             preconditionFailure("\(native) is no clone native")
         }

@@ -33,9 +33,27 @@ package final class SharedStore {
         var deliver: ([UInt8]) -> Void
     }
 
+    /// A publish refused because the deliveries already waiting hold the bound: subscribers that publish more than
+    /// they are delivered (two that republish each message to each other) would otherwise grow memory without end.
+    package struct BacklogError: Error, Hashable, Sendable, CustomStringConvertible {
+        package var channel: String
+        package var pendingDeliveries: Int
+        package var pendingBytes: Int
+        package var description: String {
+            "ctx.shared.publish(\"\(channel)\"): \(pendingDeliveries) deliveries of \(pendingBytes) bytes are still "
+                + "waiting, the most the store queues; the message is not sent (do subscribers publish more than they "
+                + "receive?)"
+        }
+    }
+
+    /// At most this many deliveries wait at once; their messages count against `maxBytes` too (once per publish).
+    package static let maxPendingDeliveries = 1 << 20
+
     private struct Delivery {
         var subscription: SubscriptionID
         var message: [UInt8]
+        /// The last delivery of its publish: when it is done, the message's bytes leave the backlog.
+        var isLast: Bool
     }
 
     package let maxBytes: Int
@@ -46,6 +64,8 @@ package final class SharedStore {
     private var nextSubscription = 1
     private var queue: [Delivery] = []
     private var queueHead = 0
+    /// Bytes of the messages queued and not yet delivered to all their subscribers, each message counted once.
+    private var pendingBytes = 0
     private let scheduleDeliveries: () -> Void
     /// Whether `scheduleDeliveries` was called and its `deliverPending` has not started yet.
     private var isDeliveryScheduled = false
@@ -116,19 +136,29 @@ package final class SharedStore {
 
     /// Queues `message` for every subscriber current now except those `origin` itself made; returns how many.
     /// Deliveries run later, in publish order.
+    /// Throws, queueing nothing, when the deliveries waiting would exceed `maxPendingDeliveries` or their messages
+    /// `maxBytes`.
     @discardableResult
-    package func publish(channel: String, _ message: [UInt8], origin: Origin? = nil) -> Int {
+    package func publish(channel: String, _ message: [UInt8], origin: Origin? = nil) throws(BacklogError) -> Int {
         guard let current = channels[channel], !current.isEmpty else { return 0 }
-        var count = 0
-        for id in current where origin == nil || subscriptions[id]?.origin != origin {
-            queue.append(Delivery(subscription: id, message: message))
-            count += 1
+        let pending = queue.count - queueHead
+        let recipients = origin == nil ? current.count : current.count(where: { subscriptions[$0]?.origin != origin })
+        guard recipients > 0 else { return 0 }
+        guard pending + recipients <= Self.maxPendingDeliveries, pendingBytes + message.count <= maxBytes else {
+            throw BacklogError(channel: channel, pendingDeliveries: pending, pendingBytes: pendingBytes)
         }
-        if count > 0 { requestDelivery() }
-        return count
+        pendingBytes += message.count
+        var remaining = recipients
+        for id in current where origin == nil || subscriptions[id]?.origin != origin {
+            remaining -= 1
+            queue.append(Delivery(subscription: id, message: message, isLast: remaining == 0))
+        }
+        requestDelivery()
+        return recipients
     }
 
     package var hasPendingDeliveries: Bool { queueHead < queue.count }
+    package var pendingDeliveryCount: Int { queue.count - queueHead }
 
     /// Runs the deliveries queued before this call, in order, at most `maxCount`; what the subscribers publish
     /// meanwhile waits for the next call, so subscribers that republish cannot hold the loop, and a fan-out larger
@@ -140,6 +170,7 @@ package final class SharedStore {
         while queueHead < end {
             let delivery = queue[queueHead]
             queueHead += 1
+            if delivery.isLast { pendingBytes -= delivery.message.count }
             subscriptions[delivery.subscription]?.deliver(delivery.message)
         }
         if queueHead == queue.count {

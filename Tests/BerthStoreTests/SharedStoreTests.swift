@@ -40,13 +40,13 @@ import Testing
         #expect(store.get("small") == [UInt8](repeating: 0, count: 95) && store.usedBytes == 100 && store.keyCount == 1)
     }
 
-    @Test func publishQueuesForCurrentSubscribersAndDeliversLaterInOrder() {
+    @Test func publishQueuesForCurrentSubscribersAndDeliversLaterInOrder() throws {
         let (store, recorder) = makeStore()
         _ = store.subscribe(channel: "c", owner: 1) { recorder.received.append("A\($0[0])") }
         _ = store.subscribe(channel: "c", owner: 2) { recorder.received.append("B\($0[0])") }
-        #expect(store.publish(channel: "c", [1]) == 2)
+        #expect(try store.publish(channel: "c", [1]) == 2)
         _ = store.subscribe(channel: "c", owner: 3) { recorder.received.append("late\($0[0])") }
-        store.publish(channel: "c", [2])
+        try store.publish(channel: "c", [2])
         #expect(recorder.received.isEmpty, "never inside publish")
         #expect(recorder.scheduled == 1)
         store.deliverPending()
@@ -56,13 +56,13 @@ import Testing
 
     /// What subscribers publish while deliveries run waits for the next call, so a subscriber that republishes
     /// what it receives cannot keep one call going; the queue stays as short as the chain.
-    @Test func aRepublishingSubscriberGetsOneDeliveryPerCall() {
+    @Test func aRepublishingSubscriberGetsOneDeliveryPerCall() throws {
         let (store, recorder) = makeStore()
         _ = store.subscribe(channel: "x", owner: 1) { message in
             recorder.received.append("x\(message[0])")
-            store.publish(channel: "x", [message[0] &+ 1])
+            _ = try? store.publish(channel: "x", [message[0] &+ 1])
         }
-        store.publish(channel: "x", [0])
+        try store.publish(channel: "x", [0])
         for call in 1...5 {
             store.deliverPending()
             #expect(recorder.received.count == call)
@@ -73,12 +73,12 @@ import Testing
     }
 
     /// A fan-out larger than `maxCount` is spread over calls, in order, one request for a call at a time.
-    @Test func aLargeFanOutIsSpreadOverCalls() {
+    @Test func aLargeFanOutIsSpreadOverCalls() throws {
         let (store, recorder) = makeStore()
         var count = 0
         for _ in 0..<2500 { _ = store.subscribe(channel: "f", owner: 1) { _ in count += 1 } }
-        store.publish(channel: "f", [1])
-        store.publish(channel: "f", [2])
+        try store.publish(channel: "f", [1])
+        try store.publish(channel: "f", [2])
         #expect(recorder.scheduled == 1)
         store.deliverPending(maxCount: 1000)
         #expect(count == 1000)
@@ -94,6 +94,30 @@ import Testing
     }
 
     /// Unloading a handler with 100,000 subscriptions on one channel takes one pass, not one per subscription.
+    /// Two subscribers that republish every message to their own channel double the backlog each turn: at the bound
+    /// publish throws and nothing is queued, so memory stays bounded; deliveries drain the backlog again.
+    @Test func theBacklogIsBoundedInDeliveriesAndBytes() throws {
+        let (store, _) = makeStore()
+        for _ in 0..<2 {
+            _ = store.subscribe(channel: "x", owner: 1) { message in _ = try? store.publish(channel: "x", message) }
+        }
+        try store.publish(channel: "x", [1])
+        var refused = 0
+        for _ in 0..<40 {
+            store.deliverPending(maxCount: 1 << 30)
+            do { try store.publish(channel: "x", [2]) } catch { refused += 1 }
+        }
+        #expect(refused > 0)
+        #expect(store.pendingDeliveryCount <= SharedStore.maxPendingDeliveries)
+
+        let small = SharedStore(maxBytes: 100) {}
+        _ = small.subscribe(channel: "c", owner: 1) { _ in }
+        try small.publish(channel: "c", [UInt8](repeating: 0, count: 60))
+        #expect(throws: SharedStore.BacklogError.self) { try small.publish(channel: "c", [UInt8](repeating: 0, count: 60)) }
+        small.deliverPending()
+        try small.publish(channel: "c", [UInt8](repeating: 0, count: 60))
+    }
+
     @Test func anOwnerWithAHundredThousandSubscriptionsUnsubscribesAtOnce() {
         let (store, _) = makeStore()
         for _ in 0..<100_000 { _ = store.subscribe(channel: "f", owner: 1) { _ in } }
@@ -106,7 +130,7 @@ import Testing
         #expect(store.subscriberCount(channel: "f") == 0)
     }
 
-    @Test func unsubscribeDuringDeliveryAndSubscribeInsideACallback() {
+    @Test func unsubscribeDuringDeliveryAndSubscribeInsideACallback() throws {
         let (store, recorder) = makeStore()
         var second: SharedStore.SubscriptionID = 0
         _ = store.subscribe(channel: "c", owner: 1) { message in
@@ -115,33 +139,33 @@ import Testing
             _ = store.subscribe(channel: "c", owner: 1) { recorder.received.append("new\($0[0])") }
         }
         second = store.subscribe(channel: "c", owner: 2) { recorder.received.append("second\($0[0])") }
-        store.publish(channel: "c", [1])
+        try store.publish(channel: "c", [1])
         store.deliverPending()
         #expect(recorder.received == ["first1"])
         store.unsubscribe(second)
         #expect(store.subscriberCount(channel: "c") == 2)
     }
 
-    @Test func aConnectionDoesNotReceiveWhatItPublished() {
+    @Test func aConnectionDoesNotReceiveWhatItPublished() throws {
         let (store, recorder) = makeStore()
         let sender = SharedStore.Origin(owner: 1, connection: 5)
         _ = store.subscribe(channel: "c", owner: 1, origin: sender) { recorder.received.append("sender\($0[0])") }
         _ = store.subscribe(channel: "c", owner: 1, origin: .init(owner: 1, connection: 6)) { recorder.received.append("other\($0[0])") }
         _ = store.subscribe(channel: "c", owner: 2, origin: .init(owner: 2, connection: 5)) { recorder.received.append("handler2\($0[0])") }
         _ = store.subscribe(channel: "c", owner: 1) { recorder.received.append("open\($0[0])") }
-        #expect(store.publish(channel: "c", [1], origin: sender) == 3)
-        store.publish(channel: "c", [2])
+        #expect(try store.publish(channel: "c", [1], origin: sender) == 3)
+        try store.publish(channel: "c", [2])
         store.deliverPending()
         #expect(recorder.received == ["other1", "handler21", "open1", "sender2", "other2", "handler22", "open2"])
     }
 
-    @Test func anUnloadingOwnerLosesEverySubscription() {
+    @Test func anUnloadingOwnerLosesEverySubscription() throws {
         let (store, recorder) = makeStore()
         for channel in ["a", "b"] { _ = store.subscribe(channel: channel, owner: 7) { _ in recorder.received.append("x") } }
         _ = store.subscribe(channel: "a", owner: 8) { _ in recorder.received.append("y") }
         store.unsubscribeAll(owner: 7)
-        store.publish(channel: "a", [0])
-        store.publish(channel: "b", [0])
+        try store.publish(channel: "a", [0])
+        try store.publish(channel: "b", [0])
         store.deliverPending()
         #expect(recorder.received == ["y"])
     }
