@@ -74,6 +74,7 @@ final class Harness: HandlerHost {
     func log(_ level: LogLevel, _ message: String) { if level == .error { faults.append(message) } }
     func monotonicMilliseconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
     func scheduleTimer(id: Int, afterMilliseconds: Double) {}
+    func requestImmediates() {}
     func cancelTimer(id: Int) {}
     func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int { bytes.count }
     func end(connection: ConnectionID) {}
