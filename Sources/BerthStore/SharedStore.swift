@@ -9,11 +9,13 @@ package final class SharedStore {
     package struct CapacityError: Error, Hashable, Sendable, CustomStringConvertible {
         package var key: String
         package var valueBytes: Int
+        /// What the entry would cost in memory: see `SharedStore.cost(key:value:)`.
+        package var entryBytes: Int
         package var usedBytes: Int
         package var maxBytes: Int
         package var description: String {
-            "ctx.shared.set(\"\(key)\"): the value takes \(valueBytes) bytes encoded; the store holds \(usedBytes) of "
-                + "its \(maxBytes) bytes (--store-max-bytes), so it does not fit"
+            "ctx.shared.set(\"\(key)\"): the value takes \(valueBytes) bytes encoded, \(entryBytes) bytes of memory with "
+                + "its key; the store holds \(usedBytes) of its \(maxBytes) bytes (--store-max-bytes), so it does not fit"
         }
     }
 
@@ -84,20 +86,42 @@ package final class SharedStore {
     /// Stores `value`; over the bound nothing changes and the error names the key and sizes. The key is hashed once:
     /// the value goes in first and comes back out in the rare case that it does not fit.
     package func set(_ key: String, _ value: [UInt8]) throws(CapacityError) {
-        let needed = value.count + key.utf8.count
+        // The encoder's buffer keeps its growth capacity (64 bytes at least); a 4-byte value would pay for all of it.
+        let value = value.capacity - value.count >= 16 ? value.withUnsafeBufferPointer { Array($0) } : value
+        let needed = Self.cost(key: key, value: value)
         let previous = values.updateValue(value, forKey: key)
-        let freed = previous.map { $0.count + key.utf8.count } ?? 0
+        let freed = previous.map { Self.cost(key: key, value: $0) } ?? 0
         guard usedBytes - freed + needed <= maxBytes else {
             if let previous { values[key] = previous } else { values.removeValue(forKey: key) }
-            throw CapacityError(key: key, valueBytes: value.count, usedBytes: usedBytes, maxBytes: maxBytes)
+            throw CapacityError(
+                key: key, valueBytes: value.count, entryBytes: needed, usedBytes: usedBytes, maxBytes: maxBytes)
         }
         usedBytes += needed - freed
     }
 
     package func delete(_ key: String) {
         guard let old = values.removeValue(forKey: key) else { return }
-        usedBytes -= old.count + key.utf8.count
+        usedBytes -= Self.cost(key: key, value: old)
     }
+
+    /// The memory an entry holds, in bytes, as 64-bit Linux lays it out (measured: within 16 bytes of the resident
+    /// growth per entry, never below it): its dictionary slot, the key's and the value's heap storage.
+    package static func cost(key: String, value: [UInt8]) -> Int {
+        let keyCount = key.utf8.count
+        // Up to 15 UTF-8 bytes a String lives in its 16 inline bytes; longer, in an object with a 32-byte header and
+        // a NUL, which Swift rounds up once more than malloc does.
+        let keyBytes = keyCount <= 15 ? 0 : mallocChunk(32 + keyCount + 1) + 16
+        // An array's storage: object header, count and capacity words (32 bytes), then the elements.
+        let valueBytes = value.capacity == 0 ? 0 : mallocChunk(32 + value.capacity)
+        return slotBytes + keyBytes + valueBytes
+    }
+
+    /// A slot is a 16-byte String and an 8-byte array reference; the table doubles at 3/4 full, so a slot costs
+    /// between 32 and 64 bytes per entry. The bound counts the worst.
+    static let slotBytes = 64
+
+    /// glibc's malloc: 8 bytes of header, rounded up to 16.
+    static func mallocChunk(_ size: Int) -> Int { (size + 8 + 15) & ~15 }
 
     /// Registers `deliver` for `channel`; it receives the encoded message of each later publish.
     package func subscribe(

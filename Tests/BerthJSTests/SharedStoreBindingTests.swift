@@ -147,10 +147,11 @@ struct SharedStoreBindingTests {
             """)
         #expect(shared.errors == [])
         // The value: header 4, view tag and kind 2, buffer tag 1, length 2, bytes 5000, offset 1, length 2.
-        // Used: "kept" takes 10 bytes encoded, its key 5.
+        // In memory, with a slot of 64: 5012 bytes in a 5056-byte allocation. Used: "kept" (10 bytes encoded) in a
+        // 64-byte allocation, its key inline.
         let message =
-            "ctx.shared.set(\"big\"): the value takes 5012 bytes encoded; the store holds 15 of its 4096 bytes "
-            + "(--store-max-bytes), so it does not fit"
+            "ctx.shared.set(\"big\"): the value takes 5012 bytes encoded, 5120 bytes of memory with its key; the store "
+            + "holds 128 of its 4096 bytes (--store-max-bytes), so it does not fit"
         #expect(shared.output == ["a: true Error \(message)", "a: undefined kept", "a: fits"])
     }
 

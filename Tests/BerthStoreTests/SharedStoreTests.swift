@@ -1,4 +1,5 @@
 import BerthStore
+import Foundation
 import Testing
 
 @Suite struct SharedStoreTests {
@@ -13,31 +14,80 @@ import Testing
     }
 
     @Test func keyValueWithByteAccounting() throws {
-        let (store, _) = makeStore(maxBytes: 100)
+        let (store, _) = makeStore(maxBytes: 1000)
         try store.set("a", [1, 2, 3])
         #expect(store.get("a") == [1, 2, 3])
-        #expect(store.usedBytes == 4)
+        #expect(store.usedBytes == SharedStore.cost(key: "a", value: [1, 2, 3]))
         try store.set("a", [1])
-        #expect(store.usedBytes == 2)
+        #expect(store.usedBytes == SharedStore.cost(key: "a", value: [1]))
         store.delete("a")
         store.delete("a")
         #expect(store.get("a") == nil && store.usedBytes == 0)
     }
 
     @Test func overTheBoundNothingChangesAndTheErrorNamesKeyAndSizes() throws {
-        let (store, _) = makeStore(maxBytes: 100)
-        try store.set("small", [UInt8](repeating: 0, count: 50))
+        let small = [UInt8](repeating: 0, count: 50)
+        let bound = SharedStore.cost(key: "small", value: small) + 20
+        let (store, _) = makeStore(maxBytes: bound)
+        try store.set("small", small)
+        let used = store.usedBytes
         #expect(throws: SharedStore.CapacityError.self) { try store.set("big", [UInt8](repeating: 0, count: 60)) }
         do { try store.set("big", [UInt8](repeating: 0, count: 60)) } catch {
-            #expect(error.description.contains("\"big\"") && error.description.contains("60 bytes") && error.description.contains("100"))
+            #expect(error.description.contains("\"big\"") && error.description.contains("60 bytes encoded"))
+            #expect(error.description.contains("of its \(bound) bytes"))
         }
-        #expect(store.get("big") == nil && store.usedBytes == 55)
+        #expect(store.get("big") == nil && store.usedBytes == used)
         // Replacing a value counts only the difference.
-        try store.set("small", [UInt8](repeating: 0, count: 95))
-        #expect(store.usedBytes == 100)
+        try store.set("small", [UInt8](repeating: 0, count: 60))
+        #expect(store.usedBytes == SharedStore.cost(key: "small", value: [UInt8](repeating: 0, count: 60)))
         // A replacement that does not fit leaves the old value and the count as they were.
+        let used60 = store.usedBytes
         #expect(throws: SharedStore.CapacityError.self) { try store.set("small", [UInt8](repeating: 1, count: 96)) }
-        #expect(store.get("small") == [UInt8](repeating: 0, count: 95) && store.usedBytes == 100 && store.keyCount == 1)
+        #expect(store.get("small") == [UInt8](repeating: 0, count: 60) && store.usedBytes == used60)
+        #expect(store.keyCount == 1)
+    }
+
+    /// What an entry costs is its memory, not its encoded bytes: a tiny key and value still take a dictionary slot and
+    /// an array allocation; a key longer than a String's 15 inline bytes takes its own allocation.
+    @Test func entriesCostTheirMemory() throws {
+        #expect(SharedStore.cost(key: "k", value: []) == 64)
+        #expect(SharedStore.cost(key: "k", value: [1, 2, 3, 4]) == 64 + 48)
+        #expect(SharedStore.cost(key: String(repeating: "k", count: 15), value: []) == 64)
+        #expect(SharedStore.cost(key: String(repeating: "k", count: 16), value: []) == 64 + 80)
+        #expect(SharedStore.cost(key: String(repeating: "k", count: 72), value: []) == 64 + 144)
+        // The encoder's spare capacity is not kept: a 4-byte value from a 64-byte buffer costs what 4 bytes cost.
+        let (store, _) = makeStore()
+        try store.set("k", Self.encoderBuffer([1, 2, 3, 4]))
+        #expect(store.usedBytes == 64 + 48)
+    }
+
+    /// Tiny entries up to a 16 MiB bound grow the process by less than twice the bound (counting encoded bytes, they
+    /// grew it by 12 times).
+    @Test func aBoundFilledWithTinyEntriesBoundsResidentMemory() throws {
+        let bound = 16 << 20
+        let (store, _) = makeStore(maxBytes: bound)
+        let before = try Self.residentBytes()
+        var index = 0
+        while index < 4_000_000, (try? store.set("k\(index)", Self.encoderBuffer([1, 2, UInt8(index & 0xff)]))) != nil {
+            index += 1
+        }
+        let growth = try Self.residentBytes() - before
+        #expect(index < 4_000_000 && store.usedBytes <= bound)
+        #expect(growth < 2 * bound, "\(index) entries grew the process by \(growth >> 20) MiB")
+        withExtendedLifetime(store) {}
+    }
+
+    /// A value as the structured-clone encoder hands it over: in a buffer that reserved 64 bytes.
+    static func encoderBuffer(_ bytes: [UInt8]) -> [UInt8] {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(64)
+        buffer.append(contentsOf: bytes)
+        return buffer
+    }
+
+    static func residentBytes() throws -> Int {
+        let statm = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8)
+        return Int(statm.split(separator: " ")[1])! * 4096
     }
 
     @Test func publishQueuesForCurrentSubscribersAndDeliversLaterInOrder() throws {

@@ -102,7 +102,8 @@ enum HelpText {
           --strict            refuse to start when the folder has any error or warning
           --cpu-budget DUR    interrupt a handler dispatch that runs longer (default 1s)
           --heap-limit SIZE   each handler's JavaScript heap (default 64MiB)
-          --store-max-bytes N bound on ctx.shared's encoded keys and values (default 256MiB)
+          --store-max-bytes N bound on the memory ctx.shared's entries take: keys, values and per-entry bookkeeping
+                              (default 256MiB)
           --grace DUR         after SIGTERM/SIGINT, how long open connections may finish (default 10s)
           --log-format FMT    text (default) or json: one line per event on stderr
           --firewall          apply the plan to the firewall (as `berth apply DIR` does) before any port opens;
