@@ -36,4 +36,23 @@ struct ConfinementRaceTests {
         }
         #expect(swapper.stop() > 0 && served > 0, "\(served) of \(runs) runs read the inside files")
     }
+
+    /// `"external": true` still opts a TLS file outside the folder in: it is read (here: found not to be PEM), and a
+    /// missing one is missing, not outside.
+    @Test func externalTLSFilesAreReadOutsideTheFolder() throws {
+        let folder = try TemporaryFolder()
+        let outside = try TemporaryFolder("berth-outside")
+        try outside.write("echo.pem", "-----BEGIN OUTSIDE-----\n-----END OUTSIDE-----\n")
+        for (file, code) in [("echo.pem", Diagnostic.Code.tlsInvalidPEM), ("gone.pem", .tlsFileMissing)] {
+            try folder.write([
+                "echo.tcp.7000.port.js": "export function handle(c) { c.end(); }\n",
+                "manifest.json": """
+                    {"version": 1, "handlers": {"echo": {"tls": {"cert": "\(outside.path)/\(file)",
+                      "key": "\(outside.path)/\(file)", "external": true}}}}
+                    """,
+            ])
+            let plan = try Compiler.compile(folder: folder.path)
+            #expect(Set(plan.diagnostics.map(\.code)) == [code], "\(Golden.render(plan.diagnostics))")
+        }
+    }
 }
