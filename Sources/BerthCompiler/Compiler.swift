@@ -1,3 +1,4 @@
+import BerthFolder
 package import BerthPlan
 package import Foundation
 import BerthJS
@@ -95,10 +96,14 @@ struct Compilation {
     /// Indices of the candidates still in the running.
     var liveIndices: [Int] { candidates.indices.filter { candidates[$0].refusals.isEmpty } }
 
-    /// Reads a file of the folder and records its hash for the folder hash.
+    /// Largest manifest or module read, in bytes (the module loader refuses larger modules with a message).
+    static let maximumFileSize = 16 << 20
+
+    /// Reads a file of the folder, beneath it, and records its hash for the folder hash.
     mutating func read(_ relativePath: String) -> [UInt8]? {
-        guard let data = FileManager.default.contents(atPath: scan.root + "/" + relativePath) else { return nil }
-        let bytes = [UInt8](data)
+        guard case .success(let bytes) = scan.folder.read(relativePath, maximumSize: Self.maximumFileSize) else {
+            return nil
+        }
         fileHashes[relativePath] = SHA256.hex(bytes)
         return bytes
     }

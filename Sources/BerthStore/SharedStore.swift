@@ -14,8 +14,9 @@ package final class SharedStore {
         package var usedBytes: Int
         package var maxBytes: Int
         package var description: String {
-            "ctx.shared.set(\"\(key)\"): the value takes \(valueBytes) bytes encoded, \(entryBytes) bytes of memory with "
-                + "its key; the store holds \(usedBytes) of its \(maxBytes) bytes (--store-max-bytes), so it does not fit"
+            "ctx.shared.set(\"\(key)\"): the value takes \(valueBytes) bytes encoded, \(entryBytes) bytes of memory "
+                + "with its key; the store holds \(usedBytes) of its \(maxBytes) bytes (--store-max-bytes), so it does "
+                + "not fit"
         }
     }
 

@@ -1,3 +1,4 @@
+package import BerthFolder
 package import Foundation
 
 /// Compile-time checks of a TLS certificate file and its key file: both readable, decodable, matching, and in date.
@@ -5,18 +6,15 @@ package enum CertificateInspector {
     /// How close to `notAfter` a certificate draws an `expiringSoon` warning.
     package static let expiryWarningWindow: TimeInterval = 30 * 86_400
 
-    /// Inspects the PEM files at the absolute paths `certificatePath` and `keyPath`; every problem found is listed.
-    ///
-    /// Messages name the files as `certificateName` and `keyName` (e.g. the manifest's folder-relative spelling),
-    /// which default to the paths themselves.
+    /// Inspects the contents of a certificate file and a key file (or why each could not be read, from
+    /// `ConfinedFolder`); every problem found is listed. Messages name the files as `certificateName` and `keyName`.
     package static func inspect(
-        certificatePath: String, keyPath: String, now: Date, certificateName: String? = nil, keyName: String? = nil
+        certificate: Result<[UInt8], FileReadError>, key: Result<[UInt8], FileReadError>, now: Date,
+        certificateName: String, keyName: String
     ) -> CertificateInspection {
-        let certificateName = certificateName ?? certificatePath
-        let keyName = keyName ?? keyPath
         var inspection = CertificateInspection()
-        let chain = readCertificates(atPath: certificatePath, named: certificateName, problems: &inspection.problems)
-        let key = readKey(atPath: keyPath, named: keyName, problems: &inspection.problems)
+        let chain = readCertificates(certificate, named: certificateName, problems: &inspection.problems)
+        let key = readKey(key, named: keyName, problems: &inspection.problems)
         guard let leaf = chain.first else { return inspection }
 
         inspection.notBefore = leaf.notBefore
@@ -35,12 +33,22 @@ package enum CertificateInspector {
         return inspection
     }
 
+    /// Files larger than this are refused unread: a certificate chain or key is a few kilobytes.
+    package static let maximumFileSize = 1 << 20
+
+    private static func clause(_ error: FileReadError) -> String {
+        guard case .tooLarge(let bytes) = error else { return error.clause }
+        return "is \(bytes) bytes, too large for a certificate or key file (at most \(maximumFileSize))"
+    }
+
     private static func readCertificates(
-        atPath path: String, named name: String, problems: inout [CertificateProblem]
+        _ contents: Result<[UInt8], FileReadError>, named name: String, problems: inout [CertificateProblem]
     ) -> [Certificate] {
         let pem: [UInt8]
-        do { pem = try readRegularFile(atPath: path) } catch {
-            problems.append(CertificateProblem(kind: .certificateMissing, message: "\(name) \(error.clause)"))
+        switch contents {
+        case .success(let bytes): pem = bytes
+        case .failure(let error):
+            problems.append(CertificateProblem(kind: .certificateMissing, message: "\(name) \(clause(error))"))
             return []
         }
         let chain: [Certificate]
@@ -73,11 +81,13 @@ package enum CertificateInspector {
     }
 
     private static func readKey(
-        atPath path: String, named name: String, problems: inout [CertificateProblem]
+        _ contents: Result<[UInt8], FileReadError>, named name: String, problems: inout [CertificateProblem]
     ) -> PrivateKey? {
         let pem: [UInt8]
-        do { pem = try readRegularFile(atPath: path) } catch {
-            problems.append(CertificateProblem(kind: .keyMissing, message: "\(name) \(error.clause)"))
+        switch contents {
+        case .success(let bytes): pem = bytes
+        case .failure(let error):
+            problems.append(CertificateProblem(kind: .keyMissing, message: "\(name) \(clause(error))"))
             return nil
         }
         let failure: OpenSSLError

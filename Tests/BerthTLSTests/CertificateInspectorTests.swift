@@ -1,3 +1,4 @@
+import BerthFolder
 import BerthTLS
 import Foundation
 import Testing
@@ -217,15 +218,6 @@ struct CertificateInspectorTests {
         }
         #expect(FileReadError(errno: EACCES).clause == "cannot be read: permission denied")
         #expect(FileReadError(errno: EIO).clause == "cannot be read: Input/output error")
-    }
-
-    @Test func pathsNameTheFilesByDefault() {
-        let inspection = CertificateInspector.inspect(
-            certificatePath: scratch.path("x.pem"), keyPath: scratch.path("x.key"), now: Date())
-        #expect(
-            inspection.problems.map(\.message) == [
-                "\(scratch.path("x.pem")) does not exist", "\(scratch.path("x.key")) does not exist",
-            ])
     }
 
     // MARK: Files that are not PEM certificates and keys

@@ -1,3 +1,4 @@
+import BerthFolder
 import BerthTLS
 import Foundation
 
@@ -22,8 +23,10 @@ final class OpenSSLScratch {
 
     /// Inspects files of this directory, naming them in messages by their bare names.
     func inspect(_ certificate: String, _ key: String, now: Date = Date()) -> CertificateInspection {
-        CertificateInspector.inspect(
-            certificatePath: path(certificate), keyPath: path(key), now: now,
+        let folder = try! ConfinedFolder(path: directory.path)
+        return CertificateInspector.inspect(
+            certificate: folder.read(certificate, maximumSize: CertificateInspector.maximumFileSize),
+            key: folder.read(key, maximumSize: CertificateInspector.maximumFileSize), now: now,
             certificateName: certificate, keyName: key)
     }
 

@@ -1,3 +1,4 @@
+import BerthFolder
 import BerthPlan
 import BerthTLS
 import Foundation
@@ -9,20 +10,20 @@ extension Compilation {
         var inspections: [String: CertificateInspection] = [:]
         for index in liveIndices {
             guard let draft = candidates[index].tlsDraft else { continue }
-            var paths: [String] = []
+            var contents: [Result<[UInt8], FileReadError>] = []
             for file in [draft.certificate, draft.key] {
-                switch confine(file, external: draft.isExternal) {
-                case .path(let path): paths.append(path)
+                switch load(file, external: draft.isExternal) {
+                case .contents(let result): contents.append(result)
                 case .refused(let diagnostic):
                     report(diagnostic)
                     candidates[index].refusals.append(diagnostic.code)
                 }
             }
-            guard paths.count == 2 else { continue }
-            let cacheKey = paths.joined(separator: "\u{0}")
+            guard contents.count == 2 else { continue }
+            let cacheKey = draft.certificate.value + "\u{0}" + draft.key.value
             let inspection = inspections[cacheKey]
                 ?? CertificateInspector.inspect(
-                    certificatePath: paths[0], keyPath: paths[1], now: options.now,
+                    certificate: contents[0], key: contents[1], now: options.now,
                     certificateName: draft.certificate.value, keyName: draft.key.value)
             inspections[cacheKey] = inspection
             for problem in inspection.problems {
@@ -31,31 +32,47 @@ extension Compilation {
                 if diagnostic.severity == .error { candidates[index].refusals.append(diagnostic.code) }
             }
             guard let fingerprint = inspection.certificateSHA256, let notAfter = inspection.notAfter else { continue }
-            for file in [draft.certificate.value, draft.key.value] where !file.hasPrefix("/") { _ = read(file) }
+            for (file, result) in zip([draft.certificate.value, draft.key.value], contents) where !file.hasPrefix("/") {
+                if case .success(let bytes) = result { fileHashes[file] = SHA256.hex(bytes) }
+            }
             candidates[index].tls = TLSReference(
                 certificate: draft.certificate.value, key: draft.key.value, certificateSHA256: fingerprint,
                 notAfter: Self.rfc3339(notAfter))
         }
     }
 
-    /// The absolute path of a manifest TLS path, or the diagnostic that refuses it. Paths outside the folder are
-    /// never opened unless the manifest opts in with `"external": true`.
-    private func confine(_ file: Located<String>, external: Bool) -> Confinement {
+    /// The contents of a manifest TLS path (read beneath the folder), or the diagnostic that refuses it. Paths
+    /// outside the folder are never opened unless the manifest opts in with `"external": true`.
+    private func load(_ file: Located<String>, external: Bool) -> Loaded {
         let written = file.value
-        let absolute = written.hasPrefix("/") ? written : scan.root + "/" + written
-        let real = URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
-        if !external, !FolderScan.isInside(real, root: scan.root) {
-            return .refused(Diagnostic(.tlsOutsideFolder, .error, at: file.location,
-                "\"\(written)\" is outside the handler folder",
-                hint: "copy the file into the folder and use a relative path, or add \"external\": true to this tls object to allow it"))
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            return .refused(Diagnostic(.tlsFileMissing, .error, at: file.location,
-                "\"\(written)\" does not exist\(isDirectory.boolValue ? " as a file" : "")",
+        let root = scan.folder.path
+        // An absolute path into the folder is read beneath it like a relative one.
+        let relative =
+            !written.hasPrefix("/") ? written
+            : written.hasPrefix(root + "/") ? String(written.dropFirst(root.count + 1)) : nil
+        let outside = Diagnostic(.tlsOutsideFolder, .error, at: file.location,
+            "\"\(written)\" is outside the handler folder",
+            hint: "copy the file into the folder and use a relative path, or add \"external\": true to this tls object to allow it")
+        let missing = { (asFile: Bool) in
+            Loaded.refused(Diagnostic(.tlsFileMissing, .error, at: file.location,
+                "\"\(written)\" does not exist\(asFile ? " as a file" : "")",
                 hint: "check the path; relative paths are relative to the handler folder"))
         }
-        return .path(real)
+        let maximumSize = CertificateInspector.maximumFileSize
+        switch relative.map(scan.folder.resolve) {
+        case .file?, .special?: return .contents(scan.folder.read(relative!, maximumSize: maximumSize))
+        case .directory?: return missing(true)
+        case .missing?, .failed?: return missing(false)
+        case .outside?, nil:
+            guard external else { return .refused(outside) }
+            let result = ConfinedFolder.read(
+                atPath: written.hasPrefix("/") ? written : root + "/" + written, maximumSize: maximumSize)
+            switch result {
+            case .failure(.notFound): return missing(false)
+            case .failure(.isDirectory): return missing(true)
+            default: return .contents(result)
+            }
+        }
     }
 
     private static func diagnostic(for problem: CertificateProblem, draft: TLSDraft) -> Diagnostic {
@@ -86,9 +103,9 @@ extension Compilation {
         }
     }
 
-    /// A manifest path made absolute, or why it may not be opened.
-    private enum Confinement {
-        case path(String)
+    /// A manifest path's contents, or why it may not be opened.
+    private enum Loaded {
+        case contents(Result<[UInt8], FileReadError>)
         case refused(Diagnostic)
     }
 
