@@ -43,7 +43,7 @@ ASAN_SCRATCH = .build-asan
 test-asan: deps
 	$(SWIFT) build --build-tests --sanitize address --scratch-path $(ASAN_SCRATCH)
 	ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=16 BERTH_BINARY=$(CURDIR)/$(ASAN_SCRATCH)/debug/berth \
-	    $(SWIFT) test --skip-build --sanitize address --scratch-path $(ASAN_SCRATCH) --filter 'BerthJSTests|BerthBrokerTests'
+	    $(SWIFT) test --skip-build --sanitize address --scratch-path $(ASAN_SCRATCH) --filter 'BerthJSTests|BerthRuntimeTests|BerthBrokerTests'
 
 # libFuzzer harnesses (Tests/Fuzz, README "Fuzzing"), each run FUZZ_SECONDS from its seed corpus Tests/Fuzz/Corpus/<name>.
 # New inputs stay in .build-fuzz/corpus/<name>; an input that crashes goes to .build-fuzz/crashes/<name> and fails

@@ -32,12 +32,14 @@ let package = Package(
         .target(name: "BerthStore", swiftSettings: strictSwift),
         // The handler folder's files, opened only beneath its descriptor: every reader of the folder goes through it.
         .target(name: "BerthFolder", swiftSettings: wrapperSwift),
-        .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthStore", "BerthFolder", "CQuickJS"],
-                swiftSettings: wrapperSwift),
+        // QuickJS's one wrapper, the folder-confined module loader and the inspector: what `validate` needs.
+        .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthFolder", "CQuickJS"], swiftSettings: wrapperSwift),
+        // The handler runtime (globals, conn, ctx, ctx.shared's binding) over BerthJS: what `serve` adds.
+        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], swiftSettings: strictSwift),
         .target(name: "BerthTLS", dependencies: ["BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthFolder", "BerthJS", "BerthTLS"],
                 swiftSettings: strictSwift),
-        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthJS", "BerthStore", "CLibUV"], swiftSettings: wrapperSwift),
+        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthRuntime", "BerthStore", "CLibUV"], swiftSettings: wrapperSwift),
         .target(name: "BerthFirewall", dependencies: ["BerthPlan", "CNFTables"], swiftSettings: wrapperSwift),
         .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler", "BerthBroker", "BerthFirewall"],
                           swiftSettings: strictSwift),
@@ -48,6 +50,8 @@ let package = Package(
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"], swiftSettings: strictSwift),
         .testTarget(name: "BerthFolderTests", dependencies: ["BerthFolder", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthJSTests", dependencies: ["BerthJS", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthJS", "BerthStore", "BerthTestSupport"],
+                    swiftSettings: strictSwift),
         .testTarget(name: "BerthBrokerTests", dependencies: ["BerthBroker", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthFolder", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
@@ -67,7 +71,7 @@ if Context.environment["BERTH_FUZZ"] != nil {
         ("FuzzHandlerFileName", ["BerthPlan", "BerthCompiler"]),
         ("FuzzIPPrefix", ["BerthPlan"]),
         ("FuzzCloneReader", ["BerthStore"]),
-        ("FuzzJSClone", ["BerthJS", "BerthPlan", "BerthStore"]),
+        ("FuzzJSClone", ["BerthRuntime", "BerthPlan", "BerthStore"]),
     ]
     package.targets += harnesses.map {
         .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Tests/Fuzz/\($0.name)",

@@ -16,7 +16,7 @@ package struct CompileOptions: Sendable {
 
     package init(
         incumbents: [String: String] = [:], now: Date = Date(), berthVersion: String = BerthVersion.current,
-        heapLimit: Int = HandlerRuntime.defaultHeapLimit
+        heapLimit: Int = ModuleBudget.defaultHeapLimit
     ) {
         (self.incumbents, self.now, self.berthVersion, self.heapLimit) = (incumbents, now, berthVersion, heapLimit)
     }

@@ -2,9 +2,9 @@ internal import BerthFolder
 
 /// The folder handlers live in, known by its real path. Every file the module loader reads goes through `locate` and
 /// `read`, which reach it beneath the folder's descriptor (`ConfinedFolder`), so nothing outside is ever opened.
-struct HandlerFolder {
+package struct HandlerFolder {
     /// Where a path leads, checked without opening it.
-    enum Location: Equatable {
+    package enum Location: Equatable {
         /// A regular file inside the folder, by its real path.
         case file(String)
         case outside
@@ -16,28 +16,28 @@ struct HandlerFolder {
     }
 
     /// Largest module file read, in bytes; larger files are refused before any byte is read.
-    static let maximumFileSize = 16 << 20
+    package static let maximumFileSize = 16 << 20
 
     private let folder: ConfinedFolder?
 
     /// The real path of the folder, or nil when it cannot be opened.
-    var root: String? { folder?.path }
+    package var root: String? { folder?.path }
 
-    init(_ path: String) { folder = try? ConfinedFolder(path: path) }
+    package init(_ path: String) { folder = try? ConfinedFolder(path: path) }
 
-    func contains(_ path: String) -> Bool {
+    package func contains(_ path: String) -> Bool {
         guard let root else { return false }
         return path == root || path.hasPrefix(root == "/" ? "/" : root + "/")
     }
 
     /// `path` relative to the root (for messages and results); a path outside is returned unchanged.
-    func relative(_ path: String) -> String {
+    package func relative(_ path: String) -> String {
         guard let root, path.hasPrefix(root == "/" ? "/" : root + "/") else { return path == root ? "" : path }
         return String(path.dropFirst(root == "/" ? 1 : root.count + 1))
     }
 
     /// Resolves `path` (absolute, lexically inside the root) and classifies what it names.
-    func locate(_ path: String) -> Location {
+    package func locate(_ path: String) -> Location {
         guard let folder else { return .missing }
         switch folder.resolve(relative(path)) {
         case .file(let real): return .file(real.isEmpty ? folder.path : Self.join(folder.path, real))
@@ -58,11 +58,11 @@ struct HandlerFolder {
 
     typealias ReadFailure = FileReadError
 
-    static func describe(errno code: Int32) -> String { ConfinedFolder.describe(errno: code) }
+    package static func describe(errno code: Int32) -> String { ConfinedFolder.describe(errno: code) }
 
     /// `relative` joined to the absolute `directory`, with `.`, `..` and empty components folded the way URL
     /// resolution folds them (before any symlink is looked at, as Node does for ESM specifiers).
-    static func join(_ directory: String, _ relative: String) -> String {
+    package static func join(_ directory: String, _ relative: String) -> String {
         // The common case, a plain name under a folded directory, has nothing to fold: every entry takes this path.
         if directory.hasPrefix("/"), directory == "/" || isFolded(directory.dropFirst()), isFolded(Substring(relative)) {
             return (directory == "/" ? "" : directory) + "/" + relative
@@ -71,7 +71,7 @@ struct HandlerFolder {
     }
 
     /// `join` by folding every component; kept apart so tests can hold the fast path to it.
-    static func foldedJoin(_ directory: String, _ relative: String) -> String {
+    package static func foldedJoin(_ directory: String, _ relative: String) -> String {
         ConfinedFolder.lexicalJoin(directory, relative)
     }
 
@@ -91,7 +91,7 @@ struct HandlerFolder {
         return length > 0 && (length > 2 || dots < length)
     }
 
-    static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "/" }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
@@ -99,7 +99,7 @@ struct HandlerFolder {
 
 extension FileReadError {
     /// Why a module could not be read, after "cannot read lib/x.js: ".
-    var description: String {
+    package var description: String {
         switch self {
         case .notFound: "it does not exist"
         case .permissionDenied: "permission denied"

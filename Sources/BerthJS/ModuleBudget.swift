@@ -4,6 +4,9 @@
 /// around the compiler instead: a file too large to compile within reason is never compiled, and the heap the
 /// compiled modules hold is measured afterwards.
 package struct ModuleBudget: Hashable, Sendable {
+    /// `--heap-limit`'s default: 64 MiB per handler.
+    package static let defaultHeapLimit = 64 << 20
+
     /// The handler's heap limit (`--heap-limit`), in bytes.
     package let heapLimit: Int
 
@@ -19,7 +22,7 @@ package struct ModuleBudget: Hashable, Sendable {
     package var maxCompiledBytes: Int { heapLimit / 2 }
 
     /// Why `file` (`bytes` long) is not compiled, or nil when it may be.
-    func sourceProblem(file: String, bytes: Int) -> ModuleProblem? {
+    package func sourceProblem(file: String, bytes: Int) -> ModuleProblem? {
         guard bytes > maxSourceBytes else { return nil }
         return ModuleProblem(
             kind: .tooLarge, file: file,
@@ -29,7 +32,7 @@ package struct ModuleBudget: Hashable, Sendable {
     }
 
     /// Why the entry `file`, whose modules hold `compiledBytes` once compiled, cannot load, or nil when it can.
-    func compiledProblem(file: String, compiledBytes: Int) -> ModuleProblem? {
+    package func compiledProblem(file: String, compiledBytes: Int) -> ModuleProblem? {
         guard compiledBytes > maxCompiledBytes else { return nil }
         return ModuleProblem(
             kind: .tooLarge, file: file,
@@ -38,7 +41,7 @@ package struct ModuleBudget: Hashable, Sendable {
     }
 
     /// "64 MiB", "8.6 MiB", "512 KiB", "100 bytes".
-    static func describe(_ bytes: Int) -> String {
+    package static func describe(_ bytes: Int) -> String {
         func unit(_ shift: Int, _ name: String) -> String {
             let tenths = Int((Double(bytes) * 10 / Double(1 << shift)).rounded())
             return (tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(tenths % 10)") + " \(name)"

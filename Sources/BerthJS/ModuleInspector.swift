@@ -4,11 +4,11 @@
 /// Not thread-safe: one thread at a time (any thread) calls `inspect`.
 package final class ModuleInspector {
     /// Stack QuickJS may use while compiling (less when the calling thread has less left).
-    static let stackBudget = 1 << 20
+    package static let stackBudget = 1 << 20
     /// Modules a context may hold before it is replaced. QuickJS finds a module by walking a list of all of them, and
     /// each link looks an entry up at the list's end: 10,000 entries in one context spent 2.5 s walking it. Files are
     /// still read once per inspector (`sources`); the next context recompiles the few shared ones.
-    static let modulesPerContext = 1024
+    package static let modulesPerContext = 1024
 
     private let folder: HandlerFolder
     private let budget: ModuleBudget
@@ -20,7 +20,7 @@ package final class ModuleInspector {
 
     /// Inspects with the limits of a handler whose heap limit is `heapLimit` (serve's `--heap-limit`): a module
     /// `serve` could not load within it is a problem here.
-    package init(folder: String, heapLimit: Int = HandlerRuntime.defaultHeapLimit) {
+    package init(folder: String, heapLimit: Int = ModuleBudget.defaultHeapLimit) {
         self.folder = HandlerFolder(folder)
         self.budget = ModuleBudget(heapLimit: heapLimit)
     }

@@ -3,32 +3,32 @@
 /// only bare specifiers are berth's built-in modules. Each file is compiled once per context. A failed import is
 /// recorded as a `ModuleProblem` in the file that has it and resolves to an empty stand-in module, so QuickJS's
 /// resolution never fails half-way (it would then free a module that others already point at).
-final class ModuleLoader: JSModuleHost {
+package final class ModuleLoader: JSModuleHost {
     /// A module berth provides in Swift: importable by `name` and by each of `aliases`.
-    struct Builtin {
-        var name: String
-        var aliases: [String]
-        var exports: [String]
+    package struct Builtin {
+        package var name: String
+        package var aliases: [String]
+        package var exports: [String]
     }
 
-    static let builtins = [
+    package static let builtins = [
         Builtin(name: "node:buffer", aliases: ["buffer"], exports: ["Buffer", "default"]),
         Builtin(name: "node:events", aliases: ["events"], exports: ["EventEmitter", "once", "on", "default"]),
     ]
     /// The empty module every failed import resolves to; a graph that contains it is never linked.
-    static let unresolvedName = "berth:unresolved"
+    package static let unresolvedName = "berth:unresolved"
 
     /// What one file of the folder became in the context.
-    final class Record {
+    package final class Record {
         /// The module's name in QuickJS: "./" and the real file's path relative to the folder. So a file reached
         /// through two symlinks is one module, no name collides with a built-in, and names (which QuickJS prints in
         /// stack traces, and cuts at 63 bytes in messages) do not depend on where the folder is mounted.
-        let name: String
+        package let name: String
         /// Real path, for the file system.
         let path: String
         let relativePath: String
         let source: [UInt8]
-        var module: JSModule?
+        package var module: JSModule?
         var failedToCompile = false
         /// Heap its compiled module holds, imports not included (they are records of their own).
         var compiledBytes = 0
@@ -38,7 +38,7 @@ final class ModuleLoader: JSModuleHost {
         var imports: [String] = []
         /// Each import specifier with the module name it resolved to (a file, a built-in, or the stand-in).
         var requests: [(specifier: String, name: String)] = []
-        var problems: [ModuleProblem] = []
+        package var problems: [ModuleProblem] = []
         /// Dynamic imports and calls of missing globals in the source, found once however many entries reach it.
         lazy var calls = StaticCalls.findings(in: source)
 
@@ -47,22 +47,22 @@ final class ModuleLoader: JSModuleHost {
         }
     }
 
-    enum EntryLoad {
+    package enum EntryLoad {
         case loaded(Record)
         case refused(ModuleProblem)
     }
 
-    let folder: HandlerFolder
-    let context: JSContext
-    let sources: SourceCache
-    let budget: ModuleBudget
+    package let folder: HandlerFolder
+    package let context: JSContext
+    package let sources: SourceCache
+    package let budget: ModuleBudget
     /// Heap held by the modules compiled so far (each record's `compiledBytes`, summed).
     private var compiledBytes = 0
-    private(set) var records: [String: Record] = [:]
+    package private(set) var records: [String: Record] = [:]
     /// Set when compiling failed after QuickJS had started resolving imports, or ran out of memory: modules in the
     /// context may then point at freed ones, so it must not be used again.
-    private(set) var isPoisoned = false
-    private(set) var poisonCause: JSError?
+    package private(set) var isPoisoned = false
+    package private(set) var poisonCause: JSError?
     private var unresolved: JSModule
     /// True while `loadEntry` compiles an entry and its static imports. Any other request is a dynamic `import()`
     /// made by running code, which fails with the problem itself instead of resolving to the stand-in.
@@ -75,7 +75,7 @@ final class ModuleLoader: JSModuleHost {
     /// Declares the built-in modules in `context` (`initializeBuiltin` runs if one is evaluated) and becomes the
     /// context's module host. The context must be fresh: its modules are this loader's. Files larger than `budget`
     /// allows are not compiled; the caller lifts the heap limit while it loads (`JSRuntime.withoutMemoryLimit`).
-    init(
+    package init(
         folder: HandlerFolder, context: JSContext, sources: SourceCache = SourceCache(),
         budget: ModuleBudget, initializeBuiltin: @escaping (JSContext, JSModule) -> Bool
     ) {
@@ -95,7 +95,7 @@ final class ModuleLoader: JSModuleHost {
     }
 
     /// Compiles the entry `relativePath` (and, through QuickJS, everything it imports), or says why it cannot.
-    func loadEntry(_ relativePath: String) -> EntryLoad {
+    package func loadEntry(_ relativePath: String) -> EntryLoad {
         func refuse(_ kind: ModuleProblem.Kind, _ message: String) -> EntryLoad {
             .refused(ModuleProblem(kind: kind, file: relativePath, message: message))
         }
@@ -133,13 +133,13 @@ final class ModuleLoader: JSModuleHost {
 
     /// Why `entry` cannot load within the budget once compiled, or nil: its graph's compiled modules are summed, so
     /// the answer does not depend on what else the context holds.
-    func compiledProblem(of entry: Record) -> ModuleProblem? {
+    package func compiledProblem(of entry: Record) -> ModuleProblem? {
         let bytes = graph(of: entry).reduce(0) { $0 + $1.compiledBytes }
         return budget.compiledProblem(file: entry.relativePath, compiledBytes: bytes)
     }
 
     /// The records `entry` reaches through its imports, itself first, depth-first.
-    func graph(of entry: Record) -> [Record] {
+    package func graph(of entry: Record) -> [Record] {
         var seen: Set<String> = [entry.name]
         var order: [Record] = []
         var stack = [entry]
@@ -154,7 +154,7 @@ final class ModuleLoader: JSModuleHost {
 
     // MARK: JSModuleHost
 
-    func moduleName(for specifier: String, importedBy importerName: String) -> String {
+    package func moduleName(for specifier: String, importedBy importerName: String) -> String {
         guard let importer = records[importerName] else { return Self.unresolvedName }
         importer.isResolvingImports = true
         let problemCount = importer.problems.count
@@ -201,7 +201,7 @@ final class ModuleLoader: JSModuleHost {
         }
     }
 
-    func module(named name: String, in context: JSContext) -> JSModule? {
+    package func module(named name: String, in context: JSContext) -> JSModule? {
         if name == Self.unresolvedName { return unresolved }
         if let problem = runtimeProblems[name] {
             return context.newCModule(name: name, exports: []) { context, _ in
@@ -277,7 +277,7 @@ final class ModuleLoader: JSModuleHost {
 
     // MARK: Resolving
 
-    enum Resolution: Equatable {
+    package enum Resolution: Equatable {
         case builtin(String)
         case file(String)
         case problem(ModuleProblem.Kind, String)
@@ -285,7 +285,7 @@ final class ModuleLoader: JSModuleHost {
 
     /// Where `specifier` leads from `importer`, by Node's ESM rules within the folder: a relative specifier names the
     /// file in full; `node:buffer` and `node:events` (with or without `node:`) are built in; nothing else is.
-    func resolve(_ specifier: String, from importer: Record) -> Resolution {
+    package func resolve(_ specifier: String, from importer: Record) -> Resolution {
         let quoted = "'\(specifier)' (imported by \(importer.relativePath))"
         if let builtin = Self.builtins.first(where: { $0.name == specifier || $0.aliases.contains(specifier) }) {
             return .builtin(builtin.name)
@@ -363,7 +363,7 @@ final class ModuleLoader: JSModuleHost {
     /// in the file that has it, among the records of one entry's graph. QuickJS names the module searched (cut at 63
     /// bytes) but not the importer. If that module re-exports the name (`export { x } from`), the fault is its own;
     /// otherwise it is in the graph file that imports the module, preferably one that names `x`.
-    func linkProblem(_ error: JSError, in graph: [Record]) -> ModuleProblem {
+    package func linkProblem(_ error: JSError, in graph: [Record]) -> ModuleProblem {
         let quoted = error.message.split(separator: "'", omittingEmptySubsequences: false)
         let exportName = quoted.count > 1 ? String(quoted[1]) : ""
         let moduleName = quoted.count > 3 ? String(quoted[3]) : ""
@@ -413,7 +413,7 @@ final class ModuleLoader: JSModuleHost {
 
 /// The bytes of every file read, by real path, kept as long as their owner (an inspector) lives: the contexts it
 /// replaces along the way compile the same bytes, so all entries of one inspection see one version of each file.
-final class SourceCache {
+package final class SourceCache {
     private var contents: [String: Result<[UInt8], HandlerFolder.ReadFailure>] = [:]
 
     func read(_ path: String, in folder: HandlerFolder) -> Result<[UInt8], HandlerFolder.ReadFailure> {

@@ -1,10 +1,10 @@
 /// Plain byte scans of module source, used only to place problems that QuickJS reports without a position (imports
 /// it could not resolve, names it could not link). Not a parser: a string in a comment can match first.
-enum SourceText {
+package enum SourceText {
     /// 1-based line and column (in code points, as QuickJS counts them) of the string literal `specifier` in an
     /// import or export statement, preferring a literal right after `from` or `import`, and among those one whose
     /// braces list `name` when given.
-    static func position(
+    package static func position(
         ofSpecifier specifier: String, naming name: String? = nil, in source: [UInt8]
     ) -> (line: Int, column: Int)? {
         let statements = offsets(ofSpecifier: specifier, in: source)
@@ -16,7 +16,7 @@ enum SourceText {
     }
 
     /// Whether `export { … name … } from 'specifier'` appears in the source; returns the literal's position.
-    static func reexport(of name: String, from specifier: String, in source: [UInt8]) -> (line: Int, column: Int)? {
+    package static func reexport(of name: String, from specifier: String, in source: [UInt8]) -> (line: Int, column: Int)? {
         for offset in offsets(ofSpecifier: specifier, in: source) {
             guard let names = bracedNames(before: offset, in: source), containsWord(Array(name.utf8), in: names),
                 let open = source[..<offset].lastIndex(of: UInt8(ascii: "{")),
@@ -66,9 +66,9 @@ enum SourceText {
     }
 
     /// Whether `name` occurs as a whole identifier-like word.
-    static func mentions(_ name: String, in source: [UInt8]) -> Bool { containsWord(Array(name.utf8), in: source) }
+    package static func mentions(_ name: String, in source: [UInt8]) -> Bool { containsWord(Array(name.utf8), in: source) }
 
-    static func lineAndColumn(at offset: Int, in source: [UInt8]) -> (line: Int, column: Int) {
+    package static func lineAndColumn(at offset: Int, in source: [UInt8]) -> (line: Int, column: Int) {
         var line = 1
         var column = 1
         for byte in source[..<min(offset, source.count)] {

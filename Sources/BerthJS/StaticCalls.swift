@@ -6,8 +6,8 @@
 /// reported only when every mention of the name in the file is a plain call: a property (`x.require(`), a
 /// declaration (`function fetch`, `const require = …`, a parameter, a method `fetch() {}`) or a check
 /// (`typeof fetch`) means the module handles the name itself.
-enum StaticCalls {
-    struct Finding: Equatable {
+package enum StaticCalls {
+    package struct Finding: Equatable {
         enum Kind: Equatable {
             case dynamicImport(specifier: String)
             case undefinedGlobal(name: String)
@@ -19,9 +19,9 @@ enum StaticCalls {
     }
 
     /// Globals a handler author may expect from Node or a browser, which berth's runtime does not define.
-    static let missingGlobals: Set<String> = ["require", "fetch"]
+    package static let missingGlobals: Set<String> = ["require", "fetch"]
 
-    static func findings(in source: [UInt8]) -> [Finding] {
+    package static func findings(in source: [UInt8]) -> [Finding] {
         guard let tokens = StaticExports.Tokenizer(source).tokens() else { return [] }
         func text(_ index: Int) -> String? {
             guard tokens.indices.contains(index) else { return nil }

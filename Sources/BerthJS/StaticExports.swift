@@ -6,8 +6,8 @@
 /// The scan runs on source QuickJS has already compiled, so it is valid JavaScript. It skips comments, strings,
 /// template literals and regular expressions; whether `/` starts a regular expression is decided by the previous
 /// token, as in the usual JavaScript tokenizers, and only code built to confuse that rule could mislead it.
-enum StaticExports {
-    static func kinds(in source: [UInt8]) -> [String: ModuleInspection.ExportValue] {
+package enum StaticExports {
+    package static func kinds(in source: [UInt8]) -> [String: ModuleInspection.ExportValue] {
         guard let tokens = Tokenizer(source).tokens() else { return [:] }
         var kinds: [String: ModuleInspection.ExportValue] = [:]
         var seen: Set<String> = []
@@ -45,7 +45,7 @@ enum StaticExports {
     }
 
     /// The index of the bracket in `tokens` that closes the one at `open`.
-    static func closing(_ open: Int, in tokens: [Token]) -> Int? {
+    package static func closing(_ open: Int, in tokens: [Token]) -> Int? {
         var depth = 0
         for index in open..<tokens.count {
             if tokens[index].isOpener { depth += 1 }
@@ -58,7 +58,7 @@ enum StaticExports {
     }
 
     /// A token: its kind and the byte range it spans (12 bytes, so a large file's tokens stay small).
-    struct Token {
+    package struct Token {
         enum Kind: UInt8 { case word, number, string, template, regex, punctuator }
         var kind: Kind
         var isNewlineBefore: Bool
@@ -196,7 +196,7 @@ enum StaticExports {
     /// hex literals here because this loop runs over every byte and `UInt8(ascii:)` is a call in debug builds:
     /// 0x0A \n, 0x22 ", 0x23 #, 0x24 $, 0x27 ', 0x28 (, 0x29 ), 0x2A *, 0x2B +, 0x2D -, 0x2E ., 0x2F /, 0x30–0x39
     /// digits, 0x3D =, 0x3E >, 0x3F ?, 0x5B [, 0x5C backslash, 0x5D ], 0x5F _, 0x60 `, 0x65 e, 0x78 x, 0x7B {, 0x7D }.
-    struct Tokenizer {
+    package struct Tokenizer {
         private let bytes: [UInt8]
         private var index = 0
         private var output: [Token] = []

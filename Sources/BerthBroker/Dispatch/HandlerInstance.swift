@@ -1,4 +1,4 @@
-import BerthJS
+import BerthRuntime
 import BerthPlan
 import BerthStore
 

@@ -2,15 +2,15 @@ internal import CQuickJS
 
 /// A module compiled into a context. QuickJS frees module definitions only together with their context, so the
 /// handle is valid as long as the context that made it lives.
-@safe struct JSModule: Hashable {
-    let raw: OpaquePointer
+@safe package struct JSModule: Hashable {
+    package let raw: OpaquePointer
 
-    static func == (left: JSModule, right: JSModule) -> Bool { unsafe left.raw == right.raw }
-    func hash(into hasher: inout Hasher) { unsafe hasher.combine(raw) }
+    package static func == (left: JSModule, right: JSModule) -> Bool { unsafe left.raw == right.raw }
+    package func hash(into hasher: inout Hasher) { unsafe hasher.combine(raw) }
 }
 
 /// Answers the module requests QuickJS makes while it compiles a module, synchronously on the context's thread.
-protocol JSModuleHost: AnyObject {
+package protocol JSModuleHost: AnyObject {
     /// The canonical name of the module that `specifier` denotes when the module named `importer` imports it.
     /// QuickJS first looks that name up among the context's modules and asks `module(named:in:)` only when it is new.
     func moduleName(for specifier: String, importedBy importer: String) -> String
@@ -20,17 +20,17 @@ protocol JSModuleHost: AnyObject {
 
 extension JSContext {
     /// Name of the throw-away module `linkedNamespace(of:)` compiles; its specifiers are taken verbatim.
-    static let linkWrapperName = "berth:link"
+    package static let linkWrapperName = "berth:link"
     /// Name of the C module whose missing export makes the wrapper's own linking fail, after its imports linked.
-    static let linkBarrierName = "berth:link-barrier"
+    package static let linkBarrierName = "berth:link-barrier"
 
-    func installModuleCallbacks() {
+    package func installModuleCallbacks() {
         unsafe JS_SetModuleLoaderFunc(runtime.raw, normalizeModuleName, loadModule, nil)
     }
 
     /// Compiles `source` (UTF-8) as an ES module named `name` without running any of it. QuickJS then resolves its
     /// imports, recursively, through `moduleHost` before returning; a syntax error throws with its position.
-    func compileModule(_ source: [UInt8], name: String) throws(JSError) -> JSModule {
+    package func compileModule(_ source: [UInt8], name: String) throws(JSError) -> JSModule {
         let value = try compileModuleValue(source, name: name)
         return unsafe JSModule(raw: cqjs_module_def(value.raw))
     }
@@ -49,7 +49,7 @@ extension JSContext {
     }
 
     /// The name QuickJS knows `module` by (for file modules, the path the loader gave it).
-    func name(of module: JSModule) -> String {
+    package func name(of module: JSModule) -> String {
         let atom = unsafe JS_GetModuleName(raw, module.raw)
         defer { unsafe JS_FreeAtom(raw, atom) }
         guard let chars = unsafe JS_AtomToCString(raw, atom) else { return "" }
@@ -59,7 +59,7 @@ extension JSContext {
 
     /// Adds a module implemented in Swift, importable as `name`, declaring `exports`; `initialize` runs when the
     /// module is evaluated (it sets the exports with JS_SetModuleExport) and returns false with an exception pending.
-    func newCModule(
+    package func newCModule(
         name: String, exports: [String], initialize: @escaping (JSContext, JSModule) -> Bool
     ) -> JSModule {
         guard let raw = unsafe JS_NewCModule(self.raw, name, initializeCModule) else {
@@ -84,7 +84,7 @@ extension JSContext {
     /// Should linking ever succeed, the barrier comes first in evaluation order and its initializer throws, still
     /// before any module of the graph runs. Linking errors of the graph itself (a missing export) are thrown.
     /// Each call leaves one small wrapper module in the context (QuickJS cannot free single modules).
-    func linkedNamespace(of module: JSModule) throws(JSError) -> JSRef {
+    package func linkedNamespace(of module: JSModule) throws(JSError) -> JSRef {
         if linkBarrier == nil {
             linkBarrier = newCModule(name: Self.linkBarrierName, exports: []) { context, _ in
                 context.throwInternalError("\(JSContext.linkBarrierName) is never evaluated")

@@ -1,7 +1,7 @@
 internal import CQuickJS
 
 /// Runs the native functions of a context, each known by the number it was made with.
-protocol JSNativeHost: AnyObject {
+package protocol JSNativeHost: AnyObject {
     /// Runs native function `function` on the context's thread, inside JavaScript; the result goes back to the caller,
     /// and an exception marker (from `JSContext.throwTypeError` and the like) throws there.
     func callNative(_ function: Int32, _ arguments: borrowing JSNativeArguments) -> JSRef
@@ -9,7 +9,7 @@ protocol JSNativeHost: AnyObject {
 
 extension JSContext {
     /// A JavaScript function named `name` that calls `nativeHost.callNative(function, …)`.
-    func newNativeFunction(name: String, length: Int, function: Int32) -> JSRef {
+    package func newNativeFunction(name: String, length: Int, function: Int32) -> JSRef {
         unsafe JSRef(
             taking: JS_NewCFunctionMagic(raw, nativeTrampoline, name, Int32(length), JS_CFUNC_generic_magic, function),
             in: raw)
@@ -32,9 +32,9 @@ private func nativeTrampoline(
 
 /// The arguments QuickJS lends a native function, valid only during that call. Accessors read without converting:
 /// a missing argument, or one of another type, reads as nil.
-@safe struct JSNativeArguments: ~Copyable {
-    let context: OpaquePointer
-    let count: Int
+@safe package struct JSNativeArguments: ~Copyable {
+    package let context: OpaquePointer
+    package let count: Int
     private let values: UnsafeMutablePointer<JSValue>?
 
     fileprivate init(context: OpaquePointer, count: Int, values: UnsafeMutablePointer<JSValue>?) {
@@ -52,12 +52,12 @@ private func nativeTrampoline(
     }
 
     /// A new reference to argument `index` (undefined when missing).
-    func value(_ index: Int) -> JSRef {
+    package func value(_ index: Int) -> JSRef {
         guard let value = unsafe raw(index) else { return unsafe JSRef(taking: cqjs_undefined(), in: context) }
         return unsafe JSRef(taking: JS_DupValue(context, value), in: context)
     }
 
-    func double(_ index: Int) -> Double? {
+    package func double(_ index: Int) -> Double? {
         guard let value = unsafe raw(index), let tag = tag(index), tag == JS_TAG_INT || tag == JS_TAG_FLOAT64 else {
             return nil
         }
@@ -66,26 +66,26 @@ private func nativeTrampoline(
     }
 
     /// The argument when it is a number with an integer value that fits an Int.
-    func int(_ index: Int) -> Int? {
+    package func int(_ index: Int) -> Int? {
         guard let number = double(index), let integer = Int(exactly: number) else { return nil }
         return integer
     }
 
-    func bool(_ index: Int) -> Bool? {
+    package func bool(_ index: Int) -> Bool? {
         guard let value = unsafe raw(index), tag(index) == JS_TAG_BOOL else { return nil }
         return unsafe JS_ToBool(context, value) != 0
     }
 
-    func isString(_ index: Int) -> Bool { tag(index) == JS_TAG_STRING || tag(index) == JS_TAG_STRING_ROPE }
+    package func isString(_ index: Int) -> Bool { tag(index) == JS_TAG_STRING || tag(index) == JS_TAG_STRING_ROPE }
 
-    func string(_ index: Int) -> String? {
+    package func string(_ index: Int) -> String? {
         guard isString(index) else { return nil }
         return unsafe withUTF8(index) { unsafe String(decoding: $0, as: UTF8.self) }
     }
 
     /// Lends the UTF-8 form of a string argument. QuickJS lends an ASCII string's own bytes (no copy); a lone
     /// surrogate comes out as its 3-byte (CESU-8) form, which `UTF8Text.replaceEncodedSurrogates` repairs in a copy.
-    func withUTF8<Result: ~Copyable>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+    package func withUTF8<Result: ~Copyable>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
         guard let value = unsafe raw(index), isString(index) else { return nil }
         var length = 0
         guard let chars = unsafe JS_ToCStringLen(context, &length, value) else {
@@ -98,7 +98,7 @@ private func nativeTrampoline(
 
     /// Lends the bytes a typed array argument views (its own range of its ArrayBuffer), writable; nil for anything
     /// else. The array's buffer stays referenced during `body`.
-    func withBytes<Result: ~Copyable>(_ index: Int, _ body: (UnsafeMutableRawBufferPointer) -> Result) -> Result? {
+    package func withBytes<Result: ~Copyable>(_ index: Int, _ body: (UnsafeMutableRawBufferPointer) -> Result) -> Result? {
         guard let value = unsafe raw(index), tag(index) == JS_TAG_OBJECT else { return nil }
         var offset = 0
         var length = 0
@@ -120,7 +120,7 @@ private func nativeTrampoline(
     }
 
     /// Describes argument `index` as a thrown value (an Error's name, message and stack).
-    func error(_ index: Int) -> JSError {
+    package func error(_ index: Int) -> JSError {
         let value = value(index)
         return JSError(value)
     }
@@ -129,14 +129,14 @@ private func nativeTrampoline(
 /// Turning bytes into JavaScript values: ArrayBuffers, Uint8Arrays of a chosen class, strings from UTF-8.
 extension JSContext {
     /// A new ArrayBuffer holding a copy of `bytes`: QuickJS allocates it on this runtime's heap.
-    func newArrayBuffer(copying bytes: UnsafeRawBufferPointer) -> JSRef {
+    package func newArrayBuffer(copying bytes: UnsafeRawBufferPointer) -> JSRef {
         let start = unsafe bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         return unsafe JSRef(taking: JS_NewArrayBufferCopy(raw, start, bytes.count), in: raw)
     }
 
     /// A Uint8Array over all of a new ArrayBuffer that holds a copy of `bytes`, made as `new.target = newTarget`
     /// would (so it gets, say, Buffer's prototype) by the native Uint8Array constructor: no JavaScript runs.
-    func newUint8Array(
+    package func newUint8Array(
         copying bytes: UnsafeRawBufferPointer, constructor: borrowing JSRef, newTarget: borrowing JSRef
     ) -> JSRef {
         let buffer = unsafe newArrayBuffer(copying: bytes)
@@ -147,7 +147,7 @@ extension JSContext {
     }
 
     /// Like `newUint8Array(copying:…)`, for the UTF-8 form of a string (WHATWG's: a lone surrogate becomes U+FFFD).
-    func newUint8Array(
+    package func newUint8Array(
         utf8Of arguments: borrowing JSNativeArguments, at index: Int, constructor: borrowing JSRef,
         newTarget: borrowing JSRef
     ) -> JSRef? {
@@ -171,7 +171,7 @@ extension JSContext {
 
     /// A string decoded from UTF-8 as WHATWG's decoder does: each maximal invalid subsequence becomes one U+FFFD.
     /// Valid input goes to QuickJS as is; only invalid input is repaired through a Swift string first.
-    func string(utf8 bytes: UnsafeRawBufferPointer) -> JSRef {
+    package func string(utf8 bytes: UnsafeRawBufferPointer) -> JSRef {
         if unsafe UTF8Text.isValid(bytes) {
             let start = unsafe bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
             return unsafe JSRef(taking: JS_NewStringLen(raw, start, bytes.count), in: raw)
@@ -181,10 +181,10 @@ extension JSContext {
 }
 
 /// UTF-8 checks QuickJS's own conversions do not make the way WHATWG (and so Node) does.
-enum UTF8Text {
+package enum UTF8Text {
     /// True when `bytes` is well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF, nothing cut.
     /// QuickJS accepts encoded surrogates, so this decides whether its decoder may be used.
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let count = bytes.count
         var index = 0
         while index < count {
@@ -216,7 +216,7 @@ enum UTF8Text {
     }
 
     /// Rewrites each CESU-8 lone surrogate (ED A0…BF xx) into U+FFFD (EF BF BD), in place: both take three bytes.
-    static func replaceEncodedSurrogates(in bytes: UnsafeMutableRawBufferPointer) {
+    package static func replaceEncodedSurrogates(in bytes: UnsafeMutableRawBufferPointer) {
         var index = 0
         while index + 2 < bytes.count {
             if unsafe bytes[index] == 0xED && bytes[index + 1] >= 0xA0 {

@@ -2,15 +2,15 @@ internal import CQuickJS
 
 /// Making values, reading and setting properties, evaluating scripts and modules, promises.
 extension JSContext {
-    var undefined: JSRef { unsafe JSRef(taking: cqjs_undefined(), in: raw) }
-    var null: JSRef { unsafe JSRef(taking: cqjs_null(), in: raw) }
+    package var undefined: JSRef { unsafe JSRef(taking: cqjs_undefined(), in: raw) }
+    package var null: JSRef { unsafe JSRef(taking: cqjs_null(), in: raw) }
 
-    func number(_ value: Int) -> JSRef { unsafe JSRef(taking: JS_NewInt64(raw, Int64(value)), in: raw) }
-    func number(_ value: Double) -> JSRef { unsafe JSRef(taking: JS_NewFloat64(raw, value), in: raw) }
-    func bool(_ value: Bool) -> JSRef { unsafe JSRef(taking: JS_NewBool(raw, value ? 1 : 0), in: raw) }
+    package func number(_ value: Int) -> JSRef { unsafe JSRef(taking: JS_NewInt64(raw, Int64(value)), in: raw) }
+    package func number(_ value: Double) -> JSRef { unsafe JSRef(taking: JS_NewFloat64(raw, value), in: raw) }
+    package func bool(_ value: Bool) -> JSRef { unsafe JSRef(taking: JS_NewBool(raw, value ? 1 : 0), in: raw) }
 
     /// A JavaScript string with `text`'s characters; a native Swift string is read in place.
-    func string(_ text: String) -> JSRef {
+    package func string(_ text: String) -> JSRef {
         let made: JSValue? = unsafe text.utf8.withContiguousStorageIfAvailable { bytes in
             unsafe bytes.withMemoryRebound(to: CChar.self) { chars in
                 unsafe JS_NewStringLen(raw, chars.baseAddress, chars.count)
@@ -26,13 +26,13 @@ extension JSContext {
         return unsafe JSRef(taking: value, in: raw)
     }
 
-    func newObject() -> JSRef { unsafe JSRef(taking: JS_NewObject(raw), in: raw) }
+    package func newObject() -> JSRef { unsafe JSRef(taking: JS_NewObject(raw), in: raw) }
 
-    var globalObject: JSRef { unsafe JSRef(taking: JS_GetGlobalObject(raw), in: raw) }
+    package var globalObject: JSRef { unsafe JSRef(taking: JS_GetGlobalObject(raw), in: raw) }
 
     /// Sets `object[name] = value` (an ordinary assignment); false, with the exception discarded, when it throws.
     @discardableResult
-    func set(_ object: borrowing JSRef, _ name: String, _ value: consuming JSRef) -> Bool {
+    package func set(_ object: borrowing JSRef, _ name: String, _ value: consuming JSRef) -> Bool {
         guard unsafe JS_SetPropertyStr(raw, object.raw, name, value.release()) >= 0 else {
             unsafe JS_FreeValue(raw, JS_GetException(raw))
             return false
@@ -41,12 +41,12 @@ extension JSContext {
     }
 
     /// Leaves a TypeError pending and returns the exception marker a native function returns with it.
-    func throwTypeError(_ message: String) -> JSRef {
+    package func throwTypeError(_ message: String) -> JSRef {
         unsafe JSRef(taking: cqjs_throw_type_error(raw, message), in: raw)
     }
 
     /// Leaves a RangeError pending and returns the exception marker.
-    func throwRangeError(_ message: String) -> JSRef {
+    package func throwRangeError(_ message: String) -> JSRef {
         unsafe JSRef(taking: cqjs_throw_range_error(raw, message), in: raw)
     }
 
@@ -54,7 +54,7 @@ extension JSContext {
 
     /// Runs `source` as a strict-mode script named `name` (the name stack traces show) and returns its completion
     /// value.
-    func evaluateScript(_ source: String, name: String) throws(JSError) -> JSRef {
+    package func evaluateScript(_ source: String, name: String) throws(JSError) -> JSRef {
         var text = Array(source.utf8)
         let count = text.count
         text.append(0)  // JS_Eval requires input[length] == 0
@@ -70,28 +70,28 @@ extension JSContext {
 
     /// Links and evaluates `module` with everything it imports (each module runs once per context). The result is
     /// the promise of the evaluation (top-level await settles it), or the exception marker with the exception pending.
-    func evaluate(_ module: JSModule) -> JSRef {
+    package func evaluate(_ module: JSModule) -> JSRef {
         unsafe JSRef(taking: JS_EvalFunction(raw, cqjs_module_value(raw, module.raw)), in: raw)
     }
 
     /// The namespace object of an evaluated (or at least linked) module.
-    func namespace(of module: JSModule) throws(JSError) -> JSRef {
+    package func namespace(of module: JSModule) throws(JSError) -> JSRef {
         let namespace = unsafe JSRef(taking: JS_GetModuleNamespace(raw, module.raw), in: raw)
         if namespace.isException { throw takeException() }
         return namespace
     }
 
     /// Sets an export of a C module made by `newCModule`, from its initializer; false with an exception pending.
-    func setModuleExport(_ module: JSModule, _ name: String, _ value: consuming JSRef) -> Bool {
+    package func setModuleExport(_ module: JSModule, _ name: String, _ value: consuming JSRef) -> Bool {
         unsafe JS_SetModuleExport(raw, module.raw, name, value.release()) == 0
     }
 
     // MARK: Promises
 
-    enum PromiseState { case pending, fulfilled, rejected }
+    package enum PromiseState { case pending, fulfilled, rejected }
 
     /// The state of `value` when it is a promise; nil for anything else.
-    func promiseState(_ value: borrowing JSRef) -> PromiseState? {
+    package func promiseState(_ value: borrowing JSRef) -> PromiseState? {
         guard value.isObject else { return nil }
         switch unsafe JS_PromiseState(raw, value.raw) {
         case JS_PROMISE_PENDING: return .pending
@@ -102,20 +102,20 @@ extension JSContext {
     }
 
     /// The value a settled promise holds (its fulfilment value or rejection reason).
-    func promiseResult(_ promise: borrowing JSRef) -> JSRef {
+    package func promiseResult(_ promise: borrowing JSRef) -> JSRef {
         unsafe JSRef(taking: JS_PromiseResult(raw, promise.raw), in: raw)
     }
 }
 
 /// The arguments of one call from Swift into JavaScript (at most eight), owned until the call is over. It lives on the
 /// stack, so a call through it allocates nothing in Swift.
-@safe struct JSCall: ~Copyable {
-    static let capacity = 8
+@safe package struct JSCall: ~Copyable {
+    package static let capacity = 8
     private let context: OpaquePointer
     private var values: (JSValue, JSValue, JSValue, JSValue, JSValue, JSValue, JSValue, JSValue)
-    private(set) var count = 0
+    package private(set) var count = 0
 
-    init(_ context: JSContext) {
+    package init(_ context: JSContext) {
         let undefined = unsafe cqjs_undefined()
         unsafe self.context = context.raw
         unsafe values = (undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined)
@@ -129,7 +129,7 @@ extension JSContext {
     }
 
     /// Adds one argument; the call owns it from now on.
-    mutating func append(_ value: consuming JSRef) {
+    package mutating func append(_ value: consuming JSRef) {
         precondition(count < Self.capacity, "a JSCall takes at most \(Self.capacity) arguments")
         let raw = unsafe value.release()
         unsafe withUnsafeMutablePointer(to: &values) { tuple in
@@ -140,7 +140,7 @@ extension JSContext {
 
     /// Calls `function` with `this` undefined. The result is the exception marker when it threw (the exception stays
     /// pending in the context).
-    mutating func call(_ function: borrowing JSRef) -> JSRef {
+    package mutating func call(_ function: borrowing JSRef) -> JSRef {
         let count = Int32(self.count)
         let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
             unsafe JS_Call(
@@ -151,7 +151,7 @@ extension JSContext {
     }
 
     /// Calls `function` with `this` bound to `this` (a method such as Map.prototype.set on a given map).
-    mutating func call(_ function: borrowing JSRef, this: borrowing JSRef) -> JSRef {
+    package mutating func call(_ function: borrowing JSRef, this: borrowing JSRef) -> JSRef {
         let count = Int32(self.count)
         let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
             unsafe JS_Call(
@@ -162,7 +162,7 @@ extension JSContext {
     }
 
     /// `new constructor(...arguments)`.
-    mutating func construct(_ constructor: borrowing JSRef) -> JSRef {
+    package mutating func construct(_ constructor: borrowing JSRef) -> JSRef {
         let count = Int32(self.count)
         let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
             unsafe JS_CallConstructor(
@@ -172,7 +172,7 @@ extension JSContext {
     }
 
     /// `Reflect.construct(constructor, arguments, newTarget)`: the object gets `newTarget.prototype`.
-    mutating func construct(_ constructor: borrowing JSRef, newTarget: borrowing JSRef) -> JSRef {
+    package mutating func construct(_ constructor: borrowing JSRef, newTarget: borrowing JSRef) -> JSRef {
         let count = Int32(self.count)
         let result = unsafe withUnsafeMutablePointer(to: &values) { tuple in
             unsafe JS_CallConstructor2(

@@ -3,25 +3,25 @@ internal import Glibc
 
 /// A QuickJS runtime: one heap with a byte limit, one garbage collector, one stack budget, one job queue. It is not
 /// thread-safe: one thread at a time uses it and the contexts on it, and calls `enter()` first.
-@safe final class JSRuntime {
-    let raw: OpaquePointer
+@safe package final class JSRuntime {
+    package let raw: OpaquePointer
     /// Most stack QuickJS may use below the frame that called `enter()`, in bytes.
     private let stackBudget: Int
     /// Allocation failures and heap size, counted by berth's allocator (`cqjs_counting_allocator`): QuickJS turns
     /// failures into catchable exceptions, so the count is the only reliable sign that the heap limit was hit.
     private let heapCount: UnsafeMutablePointer<cqjs_heap_count>
     /// The heap limit in bytes, as given to `init`.
-    let memoryLimit: Int
+    package let memoryLimit: Int
     /// How many `withoutMemoryLimit` calls are running.
     private var liftDepth = 0
     /// Monotonic instant (CLOCK_MONOTONIC, nanoseconds) after which running JavaScript is interrupted; nil: never.
     private var deadline: UInt64?
     /// Set when the interrupt handler stopped JavaScript since the last `arm`; cleared by `arm`.
-    private(set) var wasInterrupted = false
+    package private(set) var wasInterrupted = false
 
     /// `memoryLimit` bounds QuickJS's heap (allocation failures become `InternalError: out of memory`); `stackBudget`
     /// bounds its recursion (the parser and interpreter throw "stack overflow" instead of overrunning the stack).
-    init(memoryLimit: Int, stackBudget: Int) {
+    package init(memoryLimit: Int, stackBudget: Int) {
         let heapCount = UnsafeMutablePointer<cqjs_heap_count>.allocate(capacity: 1)
         unsafe heapCount.initialize(to: cqjs_heap_count(failures: 0, bytes: 0))
         guard let raw = unsafe JS_NewRuntime2(cqjs_counting_allocator(), heapCount) else {
@@ -47,7 +47,7 @@ internal import Glibc
     /// Re-anchors QuickJS's stack check at the caller's frame, on the caller's thread: QuickJS measures its stack from
     /// the frame that last set it, so every entry from Swift (possibly from another thread) starts here. The budget
     /// shrinks when the thread has less stack left than `stackBudget`, so the check always fires before the guard page.
-    func enter() {
+    package func enter() {
         var budget = stackBudget
         if let remaining = remainingStack() {
             let margin = 64 * 1024  // Swift frames between the check and the real end: the loader, file reads
@@ -69,13 +69,13 @@ internal import Glibc
 
     /// Interrupts JavaScript that is still running `milliseconds` from now: QuickJS then throws an uncatchable
     /// `InternalError: interrupted` from wherever it is. Clears `wasInterrupted`.
-    func arm(milliseconds: Double) {
+    package func arm(milliseconds: Double) {
         wasInterrupted = false
         deadline = Self.monotonicNanoseconds() &+ UInt64(max(milliseconds, 0) * 1_000_000)
     }
 
     /// Lets JavaScript run without a deadline (outside dispatches: nothing runs then anyway).
-    func disarm() { deadline = nil }
+    package func disarm() { deadline = nil }
 
     /// Called by QuickJS every few thousand instructions: true stops the running code.
     fileprivate func shouldInterrupt() -> Bool {
@@ -84,7 +84,7 @@ internal import Glibc
         return true
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
+    package static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
         unsafe clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
@@ -93,16 +93,16 @@ internal import Glibc
     // MARK: Heap
 
     /// How many allocations failed since the runtime was made: at the memory limit, or malloc returning NULL.
-    var allocationFailures: Int { unsafe Int(heapCount.pointee.failures) }
+    package var allocationFailures: Int { unsafe Int(heapCount.pointee.failures) }
 
     /// Bytes QuickJS holds on its heap now, as its limit counts them.
-    var heapBytes: Int { unsafe Int(heapCount.pointee.bytes) }
+    package var heapBytes: Int { unsafe Int(heapCount.pointee.bytes) }
 
     /// Runs `body` with the heap limit lifted. QuickJS 2025-04-26 cannot run out of memory safely while it compiles
     /// (its parser's cleanup then frees garbage: a SIGSEGV in free_bytecode_atoms), so compiling runs unlimited on
     /// sources `ModuleBudget` has bounded, and the heap is measured afterwards.
     /// Calls nest: QuickJS compiles imports from inside the compile of their importer.
-    func withoutMemoryLimit<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+    package func withoutMemoryLimit<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         liftDepth += 1
         unsafe JS_SetMemoryLimit(raw, 0)  // 0: no limit
         defer {
@@ -112,13 +112,13 @@ internal import Glibc
         return try body()
     }
 
-    func collectGarbage() { unsafe JS_RunGC(raw) }
+    package func collectGarbage() { unsafe JS_RunGC(raw) }
 
     // MARK: Jobs
 
     /// Runs queued jobs (promise reactions, microtasks) until none is left, including the ones they queue. A job that
     /// throws hands its context to `failed`, which must take the exception; the next job runs after it.
-    func executePendingJobs(_ failed: (JSContext) -> Void) {
+    package func executePendingJobs(_ failed: (JSContext) -> Void) {
         while true {
             var context: OpaquePointer?
             let status = unsafe JS_ExecutePendingJob(raw, &context)

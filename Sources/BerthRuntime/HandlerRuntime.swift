@@ -1,3 +1,4 @@
+import BerthJS
 package import BerthPlan
 package import BerthStore
 
@@ -6,7 +7,7 @@ package import BerthStore
 /// `HandlerHost`. Loop-confined: one thread at a time, never re-entered from a host method. Every entry into
 /// JavaScript runs under the CPU budget and ends by running the queued jobs; exceptions become logged faults.
 package final class HandlerRuntime {
-    package static let defaultHeapLimit = 64 << 20
+    package static let defaultHeapLimit = ModuleBudget.defaultHeapLimit
     package static let defaultCPUBudgetMilliseconds = 1000.0
     /// Stack QuickJS may use per entry (less when the calling thread has less left).
     static let stackBudget = 1 << 20

@@ -1,3 +1,4 @@
+import BerthJS
 /// The handler globals, written in JavaScript: one function of the native `host` object, evaluated once per context,
 /// that installs the globals (Buffer, console, timers, …) and returns the hooks the runtime calls into.
 enum GlobalsScript {

@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// `inspect` (Node's util.inspect, the subset console needs), `format` (util.format) and `console`.
     static let inspect = #"""

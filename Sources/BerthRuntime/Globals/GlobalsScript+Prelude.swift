@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// The native functions, Node-style errors, the tick queue and DOMException, which the other parts use.
     static let prelude = #"""

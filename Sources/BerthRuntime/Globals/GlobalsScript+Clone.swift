@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// `structuredClone`, `ctx.shared`, and what the native structured-clone codec (StructuredClone/) needs from
     /// JavaScript: the intrinsics it calls for the kinds only they can read or make, captured before handler code runs.

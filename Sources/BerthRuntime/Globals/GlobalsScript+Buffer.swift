@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// `Buffer`: a Uint8Array subclass with the Node API handlers use; UTF-8 goes through native code.
     static let buffer = #"""

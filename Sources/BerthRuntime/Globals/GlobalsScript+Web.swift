@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// The web platform globals: Event, EventTarget, AbortController/AbortSignal, TextEncoder/TextDecoder, crypto,
     /// performance, atob/btoa and queueMicrotask.

@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// `conn`: the JavaScript half of a TCP connection, a Node net.Socket over the native socket the broker owns.
     /// Reading is paused at the host (so TCP applies backpressure to the peer) whenever nothing consumes the data;

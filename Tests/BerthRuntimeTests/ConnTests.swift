@@ -1,6 +1,7 @@
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// `conn`, the JavaScript half of a TCP connection, against a simulated native socket.
 @Suite(.timeLimit(.minutes(2)))

@@ -1,3 +1,4 @@
+import BerthJS
 import BerthStore
 
 /// What the codec makes of an object, found by its QuickJS class id.

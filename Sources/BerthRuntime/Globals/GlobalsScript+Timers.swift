@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// setTimeout, setInterval, setImmediate and their clears, over the host's timers (at least 1 ms) and the runtime's
     /// immediate queue. Only pending timers are kept (in `timers`), so a fired or cleared timer's callback is no

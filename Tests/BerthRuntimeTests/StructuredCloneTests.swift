@@ -2,7 +2,8 @@ import BerthPlan
 import BerthStore
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// One conformance case: `make` is a JavaScript expression for the value (it may use `conn` and `ctx`), `check` the
 /// body of a function of the original `o` and the copy `c` that returns true when the copy is right (or a string

@@ -1,3 +1,4 @@
+import BerthJS
 /// Timers and immediates on the runtime's side, and whose work each one is: the connection whose event set it.
 extension HandlerRuntime {
     /// Immediates one `runImmediates()` call runs at most: a flood of them cannot hold the loop, whatever Node does.

@@ -3,7 +3,8 @@ import BerthStore
 import BerthTestSupport
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// A HandlerHost for tests: records logs, runs timers when the test advances its clock, and simulates the native
 /// sockets. Writes are "sent" synchronously up to `syncWriteLimit` bytes; the rest stays queued as the pointer the

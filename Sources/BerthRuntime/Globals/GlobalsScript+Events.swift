@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// `EventEmitter` as node:events has it, with `once` and `on` for the module.
     static let events = #"""

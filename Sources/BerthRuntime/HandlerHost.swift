@@ -1,3 +1,4 @@
+import BerthJS
 /// Severity of a line a handler runtime logs: console.debug/trace are `.debug`, console.log/info/dir `.info`,
 /// console.warn `.warn`, console.error/assert and every fault `.error`.
 package enum LogLevel: Int, Sendable, Comparable, CaseIterable {

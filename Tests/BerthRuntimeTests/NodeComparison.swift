@@ -2,7 +2,8 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// Runs the same ES module in Node (Node 20, the reference) and in a berth handler runtime, and compares what
 /// each printed with console.log, line by line.

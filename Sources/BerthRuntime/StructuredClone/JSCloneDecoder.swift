@@ -1,3 +1,4 @@
+import BerthJS
 import BerthStore
 
 /// Makes fresh values in a context from the clone format, numbering objects in the order the encoder did. Anything

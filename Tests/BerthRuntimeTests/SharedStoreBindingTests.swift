@@ -2,7 +2,8 @@ import BerthPlan
 import BerthStore
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// Handlers sharing one store, each driven by JavaScript the test sends as data on a connection (evaluated in the
 /// handler's global scope, where `ctx` and `log` are). Deliveries run only when the test calls `deliver()`, as the

@@ -1,3 +1,4 @@
+import BerthJS
 import BerthStore
 
 /// `structuredClone` and ctx.shared's native side: values cross as clone-format bytes, encoded before anything is

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// setTimeout, setInterval, setImmediate and their clears, over the fake host's clock.
 @Suite(.timeLimit(.minutes(2)))

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// A fault stays with its handler: logged with the handler's name and the JS stack, the connection destroyed, and
 /// everything else goes on.

@@ -1,7 +1,8 @@
 import BerthPlan
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// Loading, the contract's lifecycle (open, close, unload), ctx, UDP, and console levels.
 @Suite(.timeLimit(.minutes(2)))

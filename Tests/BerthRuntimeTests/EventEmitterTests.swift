@@ -1,6 +1,7 @@
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// EventEmitter, checked against Node 20 (node:events); the global is berth's own.
 @Suite(.timeLimit(.minutes(2)))

@@ -1,7 +1,8 @@
 import BerthTestSupport
 import Testing
 
-@testable import BerthJS
+import BerthJS
+@testable import BerthRuntime
 
 /// A directory of the folder swapped for a symlink to an outside directory while handlers load: no outside code
 /// ever runs (before every file was opened beneath the folder, 8 of 60 starts ran it).

@@ -1,3 +1,4 @@
+import BerthJS
 import BerthStore
 
 /// Writes one QuickJS value in the clone format, depth-first, as the HTML structured-clone algorithm serializes:
@@ -226,7 +227,7 @@ struct JSCloneEncoder {
         } else {
             guard let viewed = value.typedArrayBuffer() else { throw .exception }
             (byteOffset, byteLength) = (viewed.byteOffset, viewed.byteLength)
-            buffer = viewed.buffer
+            buffer = viewed.buffer.duplicate()
         }
         begin(value, .arrayBufferView)
         writer.byte(kind.rawValue)

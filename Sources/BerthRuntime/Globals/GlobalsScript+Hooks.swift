@@ -1,3 +1,4 @@
+import BerthJS
 extension GlobalsScript {
     /// The hooks object the script returns: the runtime's entry points into JavaScript, one per broker event, and the
     /// exports of the built-in modules.
