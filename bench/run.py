@@ -297,6 +297,42 @@ def compile_(cfg, rep, order, berth):
                value=round(seconds, 3))
 
 
+def startup(cfg, rep, order, berth):
+    """`berth serve` of N one-line TCP handlers, from exec until every port listens: what a handler runtime costs to
+    create (its globals included), in time and in resident memory."""
+    n = 500 if cfg.full else 200
+    folder = os.path.join(log_dir, f"startup-{n}")
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+        for i in range(n):
+            with open(os.path.join(folder, f"h{i}.tcp.{20000 + i}.port.js"), "w") as f:
+                f.write('export function handle(conn) { conn.on("data", (chunk) => conn.write(chunk)); }\n')
+        with open(os.path.join(folder, "manifest.json"), "w") as f:
+            json.dump({"version": 1, "defaults": {"allow": ["127.0.0.0/8"]}}, f)
+    log = os.path.join(log_dir, f"startup-{time.monotonic_ns()}.log")
+    argv = [berth, "serve", folder, "--bind", "127.0.0.1", "--log-format", "json", "--grace", "1s"]
+    with open(log, "w") as out:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+    running.append(proc)
+    try:
+        deadline = t0 + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if open(log).read().count('"message":"listening') >= n:
+                break
+            time.sleep(0.005)
+        seconds = time.monotonic() - t0
+        text = open(log).read()
+        if text.count('"message":"listening') < n:
+            raise RuntimeError(f"berth serve of {n} handlers did not get ready:\n{text[-2000:]}")
+        with open(f"/proc/{proc.pid}/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    finally:
+        stop(proc)
+    yield dict(scenario="startup", config=f"berth serve, {n} handlers, until all listen", impl="berth", rep=rep,
+               value=round(seconds * 1000 / n, 3), seconds=round(seconds, 3), rss_kib_per_handler=round(rss / n, 1))
+
+
 def firewall(cfg, rep, order, berth):
     """berth apply / plan --detailed-exitcode inside a namespace this function creates and deletes."""
     endpoints, per_endpoint = 1000, 50  # 50,000 prefixes in all, distinct and non-adjacent so none merge
@@ -346,7 +382,7 @@ def firewall(cfg, rep, order, berth):
 
 SCENARIOS = {
     "tcp-echo": tcp_echo, "churn": churn, "udp-echo": udp_echo, "relay": relay, "idle": idle, "store": store,
-    "compile": compile_, "firewall": firewall,
+    "compile": compile_, "startup": startup, "firewall": firewall,
 }
 
 # name: (title, unit, higher is better, what the ratio columns mean)
@@ -358,6 +394,7 @@ TITLES = {
     "idle": ("Idle memory", "server RSS KiB per connection", False),
     "store": ("Store: get/set of a small object from a handler", "operations/s (set or get)", True),
     "compile": ("Compile", "seconds", False),
+    "startup": ("Handler start: berth serve until every port listens", "ms per handler", False),
     "firewall-apply": ("Firewall: berth apply", "seconds", False),
     "firewall-plan": ("Firewall: no-change berth plan --detailed-exitcode", "seconds", False),
     "firewall-plan-listed": ("Firewall: no-change berth plan --detailed-exitcode --no-cache (table listed)", "seconds", False),
@@ -474,6 +511,8 @@ def render(records, info, cfg, skipped):
             head += [f"loss {i}" for i in impls]
         if scenario == "idle":
             head += [f"RSS MiB {i} (before → after)" for i in impls]
+        if scenario == "startup":
+            head += ["seconds in all", "RSS KiB per handler"]
         if has_cpu:
             head += ["client cpu (b/n/c)", "server cpu (b/n/c)", "other cpu (b/n/c)"]
         out.append("")
@@ -494,6 +533,8 @@ def render(records, info, cfg, skipped):
             if scenario == "idle":
                 cells += [f"{median_of(by[i], 'rss_before_kib') / 1024:.1f} → "
                           f"{median_of(by[i], 'rss_after_kib') / 1024:.1f}" for i in impls]
+            if scenario == "startup":
+                cells += [fmt(median_of(by["berth"], "seconds")), fmt(median_of(by["berth"], "rss_kib_per_handler"))]
             if has_cpu:
                 cells.append(" / ".join(fmt(median_of(by[i], "client_cpu")) for i in impls))
                 cells.append(" / ".join(fmt(median_of(by[i], "server_cpu")) for i in impls))
