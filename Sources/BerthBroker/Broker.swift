@@ -51,8 +51,8 @@ package final class Broker {
     /// `close(ctx)`, let open connections finish for the grace period, destroy the rest. A second signal exits at once.
     /// When no endpoint can start (or, with `--strict`, any one cannot), it drains the same way and fails.
     private func run() throws -> Outcome {
-        Self.raiseFileLimit()
-        Self.unblockShutdownSignals()
+        System.raiseFileLimit()
+        System.unblockShutdownSignals()
         let loop = try EventLoop()
         // Immediates and ctx.shared deliveries run after the loop polled for I/O, a bounded batch per turn, so nothing
         // a handler schedules can keep I/O, timers or signals from their turn.
@@ -107,7 +107,7 @@ package final class Broker {
         let shutdown: (Int32) -> Void = { [log] signal in
             if isShuttingDown {
                 log.log(.warn, "second signal: exiting now")
-                exit(1)
+                System.exitNow(1)
             }
             drain("on signal \(signal)")
         }
@@ -145,24 +145,5 @@ package final class Broker {
         loop.close()
         log.log(.info, "stopped")
         return outcome
-    }
-
-    /// A parent that spawned us from a thread with SIGTERM/SIGINT/SIGHUP blocked (test runners, some supervisors) passes that
-    /// mask on; the broker must still hear them.
-    private static func unblockShutdownSignals() {
-        var set = sigset_t()
-        unsafe sigemptyset(&set)
-        unsafe sigaddset(&set, SIGTERM)
-        unsafe sigaddset(&set, SIGINT)
-        unsafe sigaddset(&set, SIGHUP)
-        _ = unsafe pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    /// A broker holds a socket per connection: lift the soft descriptor limit to the hard one, as Node and HAProxy do.
-    private static func raiseFileLimit() {
-        var limit = rlimit()
-        guard unsafe getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = unsafe setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }
