@@ -52,7 +52,10 @@ let package = Package(
         .testTarget(name: "BerthJSTests", dependencies: ["BerthJS", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthJS", "BerthStore", "BerthTestSupport"],
                     swiftSettings: strictSwift),
-        .testTarget(name: "BerthBrokerTests", dependencies: ["BerthBroker", "BerthTestSupport"], swiftSettings: strictSwift),
+        // The test targets that run the `berth` executable (BerthBinary, ServeProcess: BerthBrokerTests, BerthCLITests)
+        // depend on it, so SwiftPM builds it with them and they never run a stale one.
+        .testTarget(name: "BerthBrokerTests", dependencies: ["BerthBroker", "BerthTestSupport", "berth"],
+                    swiftSettings: strictSwift),
         .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthFolder", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
                     exclude: ["Fixtures"], swiftSettings: strictSwift),

@@ -16,16 +16,43 @@ package final class Broker {
     private let options: ServeOptions
     private let log: BrokerLog
 
-    package init(plan: DeploymentPlan, folder: String, options: ServeOptions, log: BrokerLog) {
+    private init(plan: DeploymentPlan, folder: String, options: ServeOptions, log: BrokerLog) {
         (self.plan, self.folder, self.options, self.log) = (plan, folder, options, log)
+    }
+
+    /// Logs the plan's warnings and errors, then each refused entry, as the broker's first lines; false (having
+    /// logged why) when `--strict` refuses to start on them.
+    package static func admits(_ plan: DeploymentPlan, options: ServeOptions, log: BrokerLog) -> Bool {
+        for diagnostic in plan.diagnostics where diagnostic.severity != .info {
+            let level: BrokerLog.Level = diagnostic.severity == .error ? .error : .warn
+            var fields = [("code", diagnostic.code.rawValue)]
+            // The log is read on a terminal too: the folder's text goes through the views' one escape.
+            if let location = diagnostic.location { fields.append(("at", PrintableText.escaped(location.description))) }
+            if let hint = diagnostic.hint { fields.append(("hint", PrintableText.escaped(hint))) }
+            log.log(level, PrintableText.escaped(diagnostic.message), fields: fields)
+        }
+        for entry in plan.refused {
+            log.log(.error, "refused \(PrintableText.escaped(entry.file))",
+                    fields: [("reasons", entry.reasons.map(\.rawValue).joined(separator: ","))])
+        }
+        guard options.isStrict, plan.diagnostics.hasErrors || plan.diagnostics.warningCount > 0 else { return true }
+        log.log(.error, "not starting: --strict and the folder has \(plan.diagnostics.errorCount) errors, "
+                    + "\(plan.diagnostics.warningCount) warnings")
+        return false
+    }
+
+    /// Serves every endpoint of `plan`, whose handlers are in `folder`, until a signal (`run()`).
+    package static func serve(plan: DeploymentPlan, folder: String, options: ServeOptions, log: BrokerLog) throws -> Outcome {
+        let folder = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+        return try Broker(plan: plan, folder: folder, options: options, log: log).run()
     }
 
     /// Serves every endpoint of the plan until a signal, then drains: stop accepting, abort every `ctx.signal`, run
     /// `close(ctx)`, let open connections finish for the grace period, destroy the rest. A second signal exits at once.
     /// When no endpoint can start (or, with `--strict`, any one cannot), it drains the same way and fails.
-    package func run() throws -> Outcome {
-        Self.raiseFileLimit()
-        Self.unblockShutdownSignals()
+    private func run() throws -> Outcome {
+        System.raiseFileLimit()
+        System.unblockShutdownSignals()
         let loop = try EventLoop()
         // Immediates and ctx.shared deliveries run after the loop polled for I/O, a bounded batch per turn, so nothing
         // a handler schedules can keep I/O, timers or signals from their turn.
@@ -80,7 +107,7 @@ package final class Broker {
         let shutdown: (Int32) -> Void = { [log] signal in
             if isShuttingDown {
                 log.log(.warn, "second signal: exiting now")
-                exit(1)
+                System.exitNow(1)
             }
             drain("on signal \(signal)")
         }
@@ -118,24 +145,5 @@ package final class Broker {
         loop.close()
         log.log(.info, "stopped")
         return outcome
-    }
-
-    /// A parent that spawned us from a thread with SIGTERM/SIGINT/SIGHUP blocked (test runners, some supervisors) passes that
-    /// mask on; the broker must still hear them.
-    private static func unblockShutdownSignals() {
-        var set = sigset_t()
-        unsafe sigemptyset(&set)
-        unsafe sigaddset(&set, SIGTERM)
-        unsafe sigaddset(&set, SIGINT)
-        unsafe sigaddset(&set, SIGHUP)
-        _ = unsafe pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    }
-
-    /// A broker holds a socket per connection: lift the soft descriptor limit to the hard one, as Node and HAProxy do.
-    private static func raiseFileLimit() {
-        var limit = rlimit()
-        guard unsafe getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = unsafe setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

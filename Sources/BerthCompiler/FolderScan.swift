@@ -20,8 +20,6 @@ struct FolderScan {
 
     /// The folder, opened once: every file of it is read beneath this descriptor.
     let folder: ConfinedFolder
-    /// The folder's real path.
-    var root: String { folder.path }
     var entries: [Entry] = []
     var nestedEntries: [String] = []
     /// Other top-level names that are not directories, such as supporting code: checked for near-miss entry names.
@@ -33,8 +31,6 @@ struct FolderScan {
     /// Lists the folder. Throws only for the folder itself (missing, not a directory, unreadable).
     static func scan(folder path: String) throws(CompileError) -> FolderScan {
         let folder: ConfinedFolder
-    /// The folder's real path.
-    var root: String { folder.path }
         do { folder = try ConfinedFolder(path: path) } catch {
             switch error {
             case .notFound: throw CompileError("no such folder: \(path)")

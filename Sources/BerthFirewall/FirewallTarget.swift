@@ -34,13 +34,24 @@ package struct HostChain: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Where berth writes: its own table, and optionally one rule in the operator's host chain.
-package struct FirewallTarget: Hashable, Sendable {
+package struct FirewallTarget: Hashable, Sendable, CustomStringConvertible {
     package var tableName: String
     package var hostChain: HostChain?
 
     /// Not validated here (it is only data); `LiveFirewall.read` and `validate()` refuse a name nft would misread.
     package init(tableName: String = "berth", hostChain: HostChain? = nil) {
         (self.tableName, self.hostChain) = (tableName, hostChain)
+    }
+
+    /// The target `--table` and `--host-chain "FAMILY TABLE CHAIN"` name, refused when nft would misread either.
+    package init(validating tableName: String, hostChain: String?) throws(FirewallError) {
+        self.init(tableName: tableName, hostChain: try hostChain.map { text throws(FirewallError) in try HostChain(parsing: text) })
+        try validate()
+    }
+
+    /// `table inet berth (and a rule in inet filter input)`: how messages name what berth writes.
+    package var description: String {
+        "table inet \(tableName)" + (hostChain.map { " (and a rule in \($0.description))" } ?? "")
     }
 
     /// Throws when `tableName` is not a plain nftables identifier (it is written into nft commands).

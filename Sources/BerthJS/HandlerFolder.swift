@@ -1,4 +1,4 @@
-internal import BerthFolder
+package import BerthFolder
 
 /// The folder handlers live in, known by its real path. Every file the module loader reads goes through `locate` and
 /// `read`, which reach it beneath the folder's descriptor (`ConfinedFolder`), so nothing outside is ever opened.
@@ -24,6 +24,9 @@ package struct HandlerFolder {
     package var root: String? { folder?.path }
 
     package init(_ path: String) { folder = try? ConfinedFolder(path: path) }
+
+    /// A folder already opened (the compiler's scan): nothing reopens it by its path.
+    package init(_ folder: ConfinedFolder) { self.folder = folder }
 
     package func contains(_ path: String) -> Bool {
         guard let root else { return false }

@@ -1,3 +1,5 @@
+package import BerthFolder
+
 /// Inspects the handler modules of one folder without running any of their code: each entry is compiled as an ES
 /// module with everything it imports (confined to the folder by `ModuleLoader`), linked, and its exports are read from
 /// the linked namespace. One runtime and context serve many entries, so shared files are compiled once per context.
@@ -20,8 +22,17 @@ package final class ModuleInspector {
 
     /// Inspects with the limits of a handler whose heap limit is `heapLimit` (serve's `--heap-limit`): a module
     /// `serve` could not load within it is a problem here.
-    package init(folder: String, heapLimit: Int = ModuleBudget.defaultHeapLimit) {
-        self.folder = HandlerFolder(folder)
+    package convenience init(folder: String, heapLimit: Int = ModuleBudget.defaultHeapLimit) {
+        self.init(folder: HandlerFolder(folder), heapLimit: heapLimit)
+    }
+
+    /// Inspects the modules of a folder the caller already opened, so every file is read beneath that one descriptor.
+    package convenience init(folder: ConfinedFolder, heapLimit: Int = ModuleBudget.defaultHeapLimit) {
+        self.init(folder: HandlerFolder(folder), heapLimit: heapLimit)
+    }
+
+    private init(folder: HandlerFolder, heapLimit: Int) {
+        self.folder = folder
         self.budget = ModuleBudget(heapLimit: heapLimit)
     }
 

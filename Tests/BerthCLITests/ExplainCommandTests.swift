@@ -1,8 +1,15 @@
 import BerthPlan
+@testable import berth
 import BerthTestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct ExplainCommandTests {
+    /// Each stage keeps its own explanations; `berth explain` looks in the compiler's, then the firewall's.
+    @Test func catalogueIsTheCompilersThenTheFirewalls() {
+        #expect(ExplainCommand.catalogue.map(\.code) == Diagnostic.Code.all + Diagnostic.Code.firewall)
+        #expect(Explanation.find("Firewall.Host-Chain-Drops", in: ExplainCommand.catalogue)?.code == .firewallHostChainDrops)
+    }
+
     @Test func listShowsEveryCode() throws {
         let result = try BerthBinary.run(["explain", "--list"])
         #expect(result.status == 0)

@@ -7,29 +7,13 @@ import Testing
 @Suite struct ExplanationTests {
     @Test func oneExplanationPerCodeInCatalogueOrder() {
         #expect(Explanation.all.map(\.code) == Diagnostic.Code.all)
-        #expect(Explanation.firewall.map(\.code) == Diagnostic.Code.firewall)
-        #expect(Explanation.allStages.map(\.code) == Diagnostic.Code.all + Diagnostic.Code.firewall)
-        #expect(Explanation.find("manifest.cidr-host-bits")?.code == .manifestCIDRHostBits)
-        #expect(Explanation.find("Firewall.Host-Chain-Drops")?.code == .firewallHostChainDrops)
-        #expect(Explanation.find("nope") == nil)
-        // Only the coexistence check warns; every other firewall code stops the command.
-        #expect(Explanation.firewall.filter { $0.severity == .warning }.map(\.code) == [.firewallHostChainDrops])
-    }
-
-    /// No folder triggers a firewall code, so each example is the command that was run, not a folder to compile.
-    @Test(arguments: Explanation.firewall.map(\.code.rawValue))
-    func firewallExamplesShowTheCommand(code: String) throws {
-        let explanation = try #require(Explanation.find(code))
-        #expect(!explanation.isVerifiable)
-        for example in [explanation.failing, explanation.fixed] {
-            let commands = (example["command.txt"] ?? "").split(separator: "\n").filter { $0.hasPrefix("$ ") }
-            #expect(commands.contains { $0.contains("berth ") }, "\(code): \(example.keys.sorted())")
-        }
+        #expect(Explanation.find("manifest.cidr-host-bits", in: Explanation.all)?.code == .manifestCIDRHostBits)
+        #expect(Explanation.find("nope", in: Explanation.all) == nil)
     }
 
     @Test(arguments: Explanation.all.filter(\.isVerifiable).map(\.code.rawValue))
     func examplesDoWhatTheySay(code: String) throws {
-        let explanation = try #require(Explanation.find(code))
+        let explanation = try #require(Explanation.find(code, in: Explanation.all))
         let failing = try TemporaryFolder()
         try failing.write(explanation.failing)
         let failingPlan = try Compiler.compile(folder: failing.path)

@@ -2,15 +2,22 @@ import Foundation
 
 /// Runs the built `berth` executable as a subprocess, as a user or CI would.
 package enum BerthBinary {
-    /// `BERTH_BINARY` if set, else `berth` beside the test runner, else the package's debug build.
+    /// `BERTH_BINARY` if set (`make test-asan` names the one its scratch path built), else the `berth` SwiftPM built
+    /// beside the running test bundle: the same build of the same sources (the test targets that run it depend on it),
+    /// never another build's.
     package static let path: String = {
         if let explicit = ProcessInfo.processInfo.environment["BERTH_BINARY"] { return explicit }
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for directory in [runner.deletingLastPathComponent(), runner.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("berth").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return PackagePaths.path(".build/debug/berth")
+        let candidate = buildDirectory + "/berth"
+        precondition(FileManager.default.isExecutableFile(atPath: candidate),
+                     "no berth executable in \(buildDirectory), where the test bundle was built")
+        return candidate
+    }()
+
+    /// The directory SwiftPM built the running test bundle in (`.build/<triple>/<configuration>`): on Linux the bundle
+    /// is the executable itself.
+    package static let buildDirectory: String = {
+        guard let bundle = Bundle.main.executableURL else { preconditionFailure("the test bundle has no executable path") }
+        return bundle.resolvingSymlinksInPath().deletingLastPathComponent().path
     }()
 
     /// Runs berth with `arguments` in `directory` (default: the package root), without a terminal.

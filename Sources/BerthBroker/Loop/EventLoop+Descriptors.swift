@@ -45,9 +45,5 @@ extension EventLoop {
     }
 
     /// The process's descriptor limit (RLIMIT_NOFILE, soft), for messages.
-    var descriptorLimit: Int? {
-        var limit = rlimit()
-        guard unsafe getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
-        return Int(limit.rlim_cur)
-    }
+    var descriptorLimit: Int? { System.fileLimit }
 }

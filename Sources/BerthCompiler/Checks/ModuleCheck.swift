@@ -4,7 +4,7 @@ import BerthPlan
 extension Compilation {
     /// Compiles every live entry as an ES module (never running it), follows its imports, checks its exports.
     mutating func checkModules() {
-        let inspector = ModuleInspector(folder: scan.root, heapLimit: options.heapLimit)
+        let inspector = ModuleInspector(folder: scan.folder, heapLimit: options.heapLimit)
         for index in liveIndices {
             guard let parsed = candidates[index].parsed else { continue }
             let file = candidates[index].fileName

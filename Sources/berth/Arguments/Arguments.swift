@@ -1,3 +1,4 @@
+import BerthBroker
 import BerthCompiler
 import BerthPlan
 import Foundation
@@ -57,11 +58,9 @@ enum ApplySource: Equatable {
 struct ServeArguments: Equatable {
     /// Set by `--firewall`: apply the plan to the firewall before the ports open.
     var firewall: FirewallArguments?
-    var bindAddress: String?
-    var cpuBudgetMilliseconds = 1000
-    var graceMilliseconds = 10_000
-    var storeMaxBytes = 256 << 20
-    var logFormat = "text"
+    /// Everything but the heap limit and `--strict`, which come with the compile's arguments.
+    var options = ServeOptions()
+    var logFormat = BrokerLog.Format.text
 }
 
 enum OutputFormat: String, Equatable, CaseIterable {
@@ -154,14 +153,14 @@ enum ArgumentParser {
                     guard IPAddress(address) != nil else {
                         throw UsageError(message: "--bind takes an IP address literal (127.0.0.1, ::1, 0.0.0.0, ::), not \"\(address)\"", command: command)
                     }
-                    serve.bindAddress = address
-                case "--cpu-budget": serve.cpuBudgetMilliseconds = try parseDuration(value(), option: option, command: command)
-                case "--grace": serve.graceMilliseconds = try parseDuration(value(), option: option, command: command)
-                case "--store-max-bytes": serve.storeMaxBytes = try parseSize(value(), option: option, command: command)
+                    serve.options.bindAddress = address
+                case "--cpu-budget": serve.options.cpuBudgetMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--grace": serve.options.graceMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--store-max-bytes": serve.options.storeMaxBytes = try parseSize(value(), option: option, command: command)
                 case "--log-format":
-                    let format = try value()
-                    guard ["text", "json"].contains(format) else {
-                        throw UsageError(message: "--log-format takes text or json, not \"\(format)\"", command: command)
+                    let text = try value()
+                    guard let format = BrokerLog.Format(rawValue: text) else {
+                        throw UsageError(message: "--log-format takes text or json, not \"\(text)\"", command: command)
                     }
                     serve.logFormat = format
                 default: return false

@@ -24,13 +24,13 @@ enum CompileCommand {
     static func plan(_ arguments: CompileArguments, _ options: PlanArguments) throws(CommandFailure) -> ExitCode {
         let plan = try compile(arguments)
         let planHash = plan.planHash
-        let reading = options.isOffline ? nil : try FirewallCommand.read(plan, options.firewall).0
+        let reading = options.isOffline ? nil : try FirewallCommand.read(plan, options.firewall)
         // Written only when asked for: for a large folder it costs as much as the compile.
         var document = ""
         if options.outFile != nil || options.format == .json {
             var members = plan.json(planHash: planHash)
             if case .object(var object) = members, let reading {
-                object["firewall"] = FirewallCommand.savedState(reading, folder: arguments.folder)
+                object["firewall"] = SavedPlan.firewallMember(reading, folder: arguments.folder)
                 members = .object(object)
             }
             document = JSONWriter.pretty(members)

@@ -1,12 +1,16 @@
 import BerthCompiler
+import BerthFirewall
 import BerthPlan
 import Foundation
 
 /// `berth explain CODE` and `berth explain --list`.
 enum ExplainCommand {
+    /// Every stage's explanations, in the order `--list` shows them: the compile codes, then the firewall codes.
+    static let catalogue = Explanation.all + Explanation.firewall
+
     static func explain(_ code: String) throws(CommandFailure) -> ExitCode {
-        guard let explanation = Explanation.find(code) else {
-            let suggestion = DidYouMean.closest(to: code, in: Explanation.allStages.map(\.code.rawValue))
+        guard let explanation = Explanation.find(code, in: catalogue) else {
+            let suggestion = DidYouMean.closest(to: code, in: catalogue.map(\.code.rawValue))
             throw CommandFailure("no diagnostic code \"\(code)\"" + (suggestion.map { "; did you mean \($0)?" } ?? "")
                 + " (berth explain --list shows them all)")
         }
@@ -15,7 +19,7 @@ enum ExplainCommand {
     }
 
     static func list() -> ExitCode {
-        Output.out(ExplanationView.list(Explanation.allStages))
+        Output.out(ExplanationView.list(catalogue))
         return .success
     }
 }

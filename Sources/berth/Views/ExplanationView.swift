@@ -1,4 +1,3 @@
-import BerthCompiler
 import BerthPlan
 
 /// `berth explain`: the long form of a code, then a folder that triggers it and the same folder fixed.

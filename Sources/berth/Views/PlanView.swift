@@ -6,10 +6,10 @@ import BerthPlan
 /// refused.
 enum PlanView {
     static func text(
-        _ plan: DeploymentPlan, planHash: String, folder: String, reading: FirewallCommand.Reading?, styling: Styling
+        _ plan: DeploymentPlan, planHash: String, folder: String, reading: FirewallReading?, styling: Styling
     ) -> String {
         let diff = reading?.diff
-        let target = reading.map { FirewallCommand.describe($0.target) }
+        let target = reading.map(\.target.description)
         var out = styling.bold("berth plan for \(PrintableText.escaped(folder))") + (target.map { " against \($0)" } ?? "") + "\n"
         out += styling.dim("  folder sha256:\(plan.folderHash.prefix(16))…  plan sha256:\(planHash.prefix(16))…") + "\n"
         if let reading, reading.isTableFromNote, let generation = reading.generation {

@@ -1,9 +1,12 @@
-import BerthPlan
+package import BerthPlan
 
 extension Explanation {
+    /// One per `Diagnostic.Code.firewall` entry, in the same order.
+    package static let firewall = catalogue(firewallStage, codes: Diagnostic.Code.firewall)
+
     /// The firewall stage: `berth plan`, `apply`, `destroy` and `serve --firewall` against nftables. No folder
     /// triggers these, so the examples are the command line and the host's ruleset.
-    static let firewallStage: [Explanation] = [
+    private static let firewallStage: [Explanation] = [
         Explanation(
             .firewallNotPermitted, .error,
             title: "nftables refused berth: not root and no CAP_NET_ADMIN",

@@ -1,4 +1,3 @@
-import BerthFirewall
 import Foundation
 
 /// Where berth keeps its notes of verified firewall state (`VerifiedTable`): `$BERTH_STATE_DIR/firewall.verified`,
@@ -15,7 +14,7 @@ enum VerifiedState {
     /// The notes, if the file belongs to this user and nobody else may write it: a forged note would hide drift.
     static func notes() -> [VerifiedTable] {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let owner = attributes[.ownerAccountID] as? NSNumber, owner.uint32Value == geteuid(),
+            let owner = attributes[.ownerAccountID] as? NSNumber, owner.uint32Value == System.effectiveUserID,
             let permissions = attributes[.posixPermissions] as? NSNumber, permissions.intValue & 0o022 == 0,
             let text = try? String(contentsOfFile: path, encoding: .utf8)
         else { return [] }
