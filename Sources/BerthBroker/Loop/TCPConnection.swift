@@ -121,7 +121,7 @@ package protocol TCPConnectionDelegate: AnyObject {
     /// Queues `bytes` without copying them: the caller keeps them alive and unchanged until `didWrite` reports this
     /// write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
     package func write(_ bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
-        try unsafe enqueue(bytes.baseAddress, bytes.count, copy: nil, token: token)
+        try unsafe enqueue(bytes, isCopied: false, token: token)
     }
 
     /// Writes what the kernel takes right now and returns that many bytes (0 when it would block, or while earlier
@@ -143,12 +143,10 @@ package protocol TCPConnectionDelegate: AnyObject {
         throw LoopError(status: status, operation: "uv_try_write")
     }
 
-    /// Queues a copy of `bytes` (freed when the write completes); otherwise like `write(_:token:)`.
+    /// Queues a copy of `bytes`, made in the write request's own allocation and freed with it; otherwise like
+    /// `write(_:token:)`.
     package func write(copying bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
-        guard bytes.count > 0 else { return try unsafe enqueue(nil, 0, copy: nil, token: token) }
-        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 1)
-        unsafe copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        try unsafe enqueue(copy, bytes.count, copy: copy, token: token)
+        try unsafe enqueue(bytes, isCopied: true, token: token)
     }
 
     /// Queues a copy of `bytes`; otherwise like `write(_:token:)`.
@@ -159,18 +157,16 @@ package protocol TCPConnectionDelegate: AnyObject {
         try result.get()
     }
 
-    private func enqueue(
-        _ base: UnsafeRawPointer?, _ count: Int, copy: UnsafeMutableRawPointer?, token: Int
-    ) throws(LoopError) {
+    private func enqueue(_ bytes: UnsafeRawBufferPointer, isCopied: Bool, token: Int) throws(LoopError) {
         loop.assertInLoopThread()
         guard state == .open, shutdownState == .none else {
-            unsafe copy?.deallocate()
             let message = state == .open ? "write after shutdown" : "write after close"
             throw LoopError(code: "EPIPE", message: message, operation: "uv_write")
         }
-        let request = unsafe WriteRequest.make(token: token, byteCount: count, copy: copy)
+        let request = unsafe WriteRequest.make(token: token, byteCount: bytes.count, copying: isCopied ? bytes : nil)
+        let base = unsafe isCopied ? UnsafeRawPointer(WriteRequest.copiedBytes(in: request)) : bytes.baseAddress
         var buffer = unsafe uv_buf_t(
-            base: UnsafeMutablePointer(mutating: base?.assumingMemoryBound(to: CChar.self)), len: count)
+            base: UnsafeMutablePointer(mutating: base?.assumingMemoryBound(to: CChar.self)), len: bytes.count)
         let status = unsafe uv_write(WriteRequest.request(in: request), streamPointer(handle), &buffer, 1) {
             write, status in
             guard let write = unsafe write else { return }
@@ -281,28 +277,40 @@ package protocol TCPConnectionDelegate: AnyObject {
 }
 
 /// A `uv_write_t` with what its completion reports; `request.data` points back at the whole struct. One allocation
-/// per write: a pool of them measured no faster (the write(2) behind each request costs ~50 times a malloc/free).
+/// per write, which also holds the bytes of `write(copying:)` right after the struct: a pool of them measured no
+/// faster (the write(2) behind each request costs ~50 times a malloc/free).
 @unsafe struct WriteRequest {
     var request = unsafe uv_write_t()
     var token: Int
     var byteCount: Int
-    /// The copy made by `write(copying:)`, freed with the request.
-    var copy: UnsafeMutableRawPointer?
 
     private static let requestOffset = unsafe MemoryLayout<WriteRequest>.offset(of: \.request)!
 
-    static func make(token: Int, byteCount: Int, copy: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<WriteRequest> {
-        let pointer = UnsafeMutablePointer<WriteRequest>.allocate(capacity: 1)
-        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: byteCount, copy: copy))
-        unsafe pointer.pointee.request.data = UnsafeMutableRawPointer(pointer)
+    /// A request for `byteCount` bytes; with `bytes`, a copy of them follows it in the same allocation.
+    static func make(token: Int, byteCount: Int, copying bytes: UnsafeRawBufferPointer?) -> UnsafeMutablePointer<
+        WriteRequest
+    > {
+        let size = unsafe MemoryLayout<WriteRequest>.stride + (bytes?.count ?? 0)
+        let raw = unsafe UnsafeMutableRawPointer.allocate(
+            byteCount: size, alignment: MemoryLayout<WriteRequest>.alignment)
+        let pointer = unsafe raw.bindMemory(to: WriteRequest.self, capacity: 1)
+        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: byteCount))
+        unsafe pointer.pointee.request.data = raw
+        if let bytes = unsafe bytes, let base = bytes.baseAddress {
+            unsafe copiedBytes(in: pointer).copyMemory(from: base, byteCount: bytes.count)
+        }
         return unsafe pointer
     }
 
-    /// Frees the request and the copy it carries.
+    /// Where `make(copying:)` put its copy.
+    static func copiedBytes(in pointer: UnsafeMutablePointer<WriteRequest>) -> UnsafeMutableRawPointer {
+        unsafe UnsafeMutableRawPointer(pointer) + MemoryLayout<WriteRequest>.stride
+    }
+
+    /// Frees the request with the copy it carries.
     static func free(_ pointer: UnsafeMutablePointer<WriteRequest>) {
-        unsafe pointer.pointee.copy?.deallocate()
         unsafe pointer.deinitialize(count: 1)
-        unsafe pointer.deallocate()
+        unsafe UnsafeMutableRawPointer(pointer).deallocate()
     }
 
     static func request(in pointer: UnsafeMutablePointer<WriteRequest>) -> UnsafeMutablePointer<uv_write_t> {
