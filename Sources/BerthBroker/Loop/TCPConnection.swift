@@ -4,8 +4,7 @@ internal import Glibc
 /// A connection's events, on its loop thread, in this order: reads and write completions interleaved, then at most
 /// one `didReachEnd`, at most one `didFail`, and `connectionDidClose` exactly once, last.
 package protocol TCPConnectionDelegate: AnyObject {
-    /// Bytes from the peer, in the loop's shared read buffer: valid only during this call, so copy what you keep and
-    /// never pass them to the zero-copy `write` (the next read overwrites them).
+    /// Bytes from the peer, in the loop's shared read buffer, lent for this call (the next read overwrites them).
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
     /// The peer sent FIN: nothing more will arrive. Writing still works until `shutdown()`.
     func connectionDidReachEnd(_ connection: TCPConnection)
@@ -118,15 +117,10 @@ package protocol TCPConnectionDelegate: AnyObject {
         // count == 0: the read would have blocked; libuv waits for the next event.
     }
 
-    /// Queues `bytes` without copying them: the caller keeps them alive and unchanged until `didWrite` reports this
-    /// write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
-    package func write(_ bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
-        try unsafe enqueue(bytes, isCopied: false, token: token)
-    }
-
     /// Writes what the kernel takes right now and returns that many bytes (0 when it would block, or while earlier
     /// writes are still queued, which keeps the order). Nothing is queued and nothing is reported later: the common
-    /// small write costs one syscall and no allocation. Throws like `write` when closing, shut down or failed.
+    /// small write costs one syscall and no allocation. Throws like `write(copying:)` when closing, shut down or
+    /// failed.
     package func tryWrite(_ bytes: UnsafeRawBufferPointer) throws(LoopError) -> Int {
         loop.assertInLoopThread()
         guard state == .open, shutdownState == .none else {
@@ -143,30 +137,17 @@ package protocol TCPConnectionDelegate: AnyObject {
         throw LoopError(status: status, operation: "uv_try_write")
     }
 
-    /// Queues a copy of `bytes`, made in the write request's own allocation and freed with it; otherwise like
-    /// `write(_:token:)`.
+    /// Queues a copy of `bytes`, made in the write request's own allocation and freed with it; `didWrite` reports
+    /// the write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
     package func write(copying bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
-        try unsafe enqueue(bytes, isCopied: true, token: token)
-    }
-
-    /// Queues a copy of `bytes`; otherwise like `write(_:token:)`.
-    package func write(_ bytes: [UInt8], token: Int = 0) throws(LoopError) {
-        let result = unsafe bytes.withUnsafeBytes { bytes in
-            Result { () throws(LoopError) in try unsafe write(copying: bytes, token: token) }
-        }
-        try result.get()
-    }
-
-    private func enqueue(_ bytes: UnsafeRawBufferPointer, isCopied: Bool, token: Int) throws(LoopError) {
         loop.assertInLoopThread()
         guard state == .open, shutdownState == .none else {
             let message = state == .open ? "write after shutdown" : "write after close"
             throw LoopError(code: "EPIPE", message: message, operation: "uv_write")
         }
-        let request = unsafe WriteRequest.make(token: token, byteCount: bytes.count, copying: isCopied ? bytes : nil)
-        let base = unsafe isCopied ? UnsafeRawPointer(WriteRequest.copiedBytes(in: request)) : bytes.baseAddress
+        let request = unsafe WriteRequest.make(token: token, copying: bytes)
         var buffer = unsafe uv_buf_t(
-            base: UnsafeMutablePointer(mutating: base?.assumingMemoryBound(to: CChar.self)), len: bytes.count)
+            base: WriteRequest.copiedBytes(in: request).assumingMemoryBound(to: CChar.self), len: bytes.count)
         let status = unsafe uv_write(WriteRequest.request(in: request), streamPointer(handle), &buffer, 1) {
             write, status in
             guard let write = unsafe write else { return }
@@ -177,6 +158,14 @@ package protocol TCPConnectionDelegate: AnyObject {
             unsafe WriteRequest.free(request)
             throw LoopError(status: status, operation: "uv_write")
         }
+    }
+
+    /// Queues a copy of `bytes`; otherwise like `write(copying:token:)`.
+    package func write(_ bytes: [UInt8], token: Int = 0) throws(LoopError) {
+        let result = unsafe bytes.withUnsafeBytes { bytes in
+            Result { () throws(LoopError) in try unsafe write(copying: bytes, token: token) }
+        }
+        try result.get()
     }
 
     private func writeDidComplete(_ request: UnsafeMutablePointer<WriteRequest>, status: Int32) {
@@ -286,19 +275,14 @@ package protocol TCPConnectionDelegate: AnyObject {
 
     private static let requestOffset = unsafe MemoryLayout<WriteRequest>.offset(of: \.request)!
 
-    /// A request for `byteCount` bytes; with `bytes`, a copy of them follows it in the same allocation.
-    static func make(token: Int, byteCount: Int, copying bytes: UnsafeRawBufferPointer?) -> UnsafeMutablePointer<
-        WriteRequest
-    > {
-        let size = unsafe MemoryLayout<WriteRequest>.stride + (bytes?.count ?? 0)
+    /// A request for a copy of `bytes`, which follows it in the same allocation.
+    static func make(token: Int, copying bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<WriteRequest> {
         let raw = unsafe UnsafeMutableRawPointer.allocate(
-            byteCount: size, alignment: MemoryLayout<WriteRequest>.alignment)
+            byteCount: MemoryLayout<WriteRequest>.stride + bytes.count, alignment: MemoryLayout<WriteRequest>.alignment)
         let pointer = unsafe raw.bindMemory(to: WriteRequest.self, capacity: 1)
-        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: byteCount))
+        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: bytes.count))
         unsafe pointer.pointee.request.data = raw
-        if let bytes = unsafe bytes, let base = bytes.baseAddress {
-            unsafe copiedBytes(in: pointer).copyMemory(from: base, byteCount: bytes.count)
-        }
+        if let base = bytes.baseAddress { unsafe copiedBytes(in: pointer).copyMemory(from: base, byteCount: bytes.count) }
         return unsafe pointer
     }
 
