@@ -57,8 +57,8 @@ package final class Broker {
         // Immediates and ctx.shared deliveries run after the loop polled for I/O, a bounded batch per turn, so nothing
         // a handler schedules can keep I/O, timers or signals from their turn.
         let immediates = ImmediateQueue(loop: loop)
-        var store: SharedStore?
-        store = SharedStore(maxBytes: options.storeMaxBytes) {
+        var store: (any SharedStore)?
+        store = InProcessSharedStore(maxBytes: options.storeMaxBytes) {
             immediates.schedule { store?.deliverPending(maxCount: Self.deliveriesPerTurn) }
         }
         var instances: [HandlerInstance] = []
@@ -71,7 +71,8 @@ package final class Broker {
                 continue
             }
             instances.append(HandlerInstance(endpoint: endpoint, loop: loop, immediates: immediates, options: options,
-                                             log: log, store: store!, storeOwner: instances.count + 1))
+                                             log: log, store: store!,
+                                             storeOwner: SharedStoreOwnerID(instances.count + 1)))
         }
 
         var signals: [SignalWatcher] = []

@@ -9,7 +9,19 @@ package enum LogLevel: Int, Sendable, Comparable, CaseIterable {
 
 /// The broker's number for one TCP connection; unique among the open connections of one runtime, and reusable once
 /// the runtime got `deliverClose` for it.
-package typealias ConnectionID = Int
+package struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+    package var rawValue: Int
+    package init(_ rawValue: Int) { self.rawValue = rawValue }
+    package var description: String { String(rawValue) }
+}
+
+/// The runtime's number for one host timer (a setTimeout, setInterval or internal timer, or an immediate).
+package struct TimerID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package var rawValue: Int
+    package init(_ rawValue: Int) { self.rawValue = rawValue }
+    package var description: String { String(rawValue) }
+    package static func < (left: Self, right: Self) -> Bool { left.rawValue < right.rawValue }
+}
 
 /// An address family, spelled as Node spells it in `conn.remoteFamily` and `rinfo.family`.
 package enum AddressFamily: String, Sendable {
@@ -60,21 +72,20 @@ package protocol HandlerHost: AnyObject {
     /// Starts (or restarts, for an `id` already scheduled) a one-shot timer of at least 1 ms; when it expires the
     /// broker calls `fireTimer(id:)`. Ids are the runtime's own. A timer started while timers fire is therefore never
     /// due in the same pass (libuv reruns a 0 ms timer started in its timers phase at once, forever).
-    func scheduleTimer(id: Int, afterMilliseconds: Double)
+    func scheduleTimer(id: TimerID, afterMilliseconds: Double)
 
     /// The runtime has immediates (setImmediate) queued: call `runImmediates()` once, on the loop's next iteration
     /// after polling for I/O (libuv's check phase). The runtime asks again while any are left.
     func requestImmediates()
 
     /// Stops a timer scheduled and not yet fired.
-    func cancelTimer(id: Int)
+    func cancelTimer(id: TimerID)
 
-    /// Writes `bytes` to the connection, in order after everything written before. Returns how many leading bytes were
-    /// already handed to the kernel during the call (try-write); the host sends the rest from `bytes` itself: they stay
-    /// valid and unchanged until the host reports them with `deliverWritten`, or until it delivers the connection's
-    /// close or unloads the runtime (after which it must not read them). Bytes may only be written during the call
-    /// when none of the connection's earlier bytes are still queued.
-    func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int
+    /// Writes `bytes` to the connection, in order after everything written before, and returns how many leading bytes
+    /// it sent during the call (none while earlier bytes of the connection are still queued). `bytes` are the
+    /// handler's own memory, lent for the call: the host keeps a copy of the rest (or its ciphertext, or sends it to
+    /// another process) and reports it with `deliverWritten` once sent.
+    func write(connection: ConnectionID, bytes: RawSpan) -> Int
 
     /// Half-closes the connection once everything written has been sent (shutdown of the sending side).
     func end(connection: ConnectionID)
@@ -92,6 +103,6 @@ package protocol HandlerHost: AnyObject {
     /// TCP keep-alive, the first probe after `initialDelayMilliseconds` of idleness (0: the system's default).
     func setKeepAlive(connection: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int)
 
-    /// Sends one datagram from the UDP handler's bound socket (`ctx.reply`); `bytes` are valid only during the call.
-    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int)
+    /// Sends one datagram from the UDP handler's bound socket (`ctx.reply`); like `write`, it copies what it keeps.
+    func send(datagram: RawSpan, to address: String, port: Int)
 }

@@ -40,36 +40,39 @@ extension HandlerRuntime: JSNativeHost {
             _ = unsafe arguments.withBytes(0) { unsafe Self.fillRandom($0) }
         case .scheduleTimer:
             guard let id = arguments.int(0) else { break }
-            scheduleTimer(id, afterMilliseconds: max(arguments.double(1) ?? 1, 1))
+            scheduleTimer(TimerID(id), afterMilliseconds: max(arguments.double(1) ?? 1, 1))
         case .scheduleImmediate:
-            if let id = arguments.int(0) { scheduleImmediate(id) }
+            if let id = arguments.int(0) { scheduleImmediate(TimerID(id)) }
         case .cancelTimer:
-            if let id = arguments.int(0) { cancelTimer(id) }
+            if let id = arguments.int(0) { cancelTimer(TimerID(id)) }
         case .write:
             guard let id = arguments.int(0), let host else { return context.number(0) }
             let written = unsafe arguments.withBytes(1) { bytes in
-                unsafe host.write(connection: id, bytes: UnsafeRawBufferPointer(bytes))
+                unsafe host.write(
+                    connection: ConnectionID(id), bytes: RawSpan(_unsafeBytes: UnsafeRawBufferPointer(bytes)))
             }
             return context.number(min(max(written ?? 0, 0), Int(Int32.max)))
         case .end:
-            if let id = arguments.int(0) { host?.end(connection: id) }
+            if let id = arguments.int(0) { host?.end(connection: ConnectionID(id)) }
         case .destroy:
-            if let id = arguments.int(0) { host?.destroy(connection: id) }
+            if let id = arguments.int(0) { host?.destroy(connection: ConnectionID(id)) }
         case .pause:
-            if let id = arguments.int(0) { host?.pause(connection: id) }
+            if let id = arguments.int(0) { host?.pause(connection: ConnectionID(id)) }
         case .resume:
-            if let id = arguments.int(0) { host?.resume(connection: id) }
+            if let id = arguments.int(0) { host?.resume(connection: ConnectionID(id)) }
         case .setNoDelay:
-            if let id = arguments.int(0) { host?.setNoDelay(connection: id, arguments.bool(1) ?? true) }
+            if let id = arguments.int(0) { host?.setNoDelay(connection: ConnectionID(id), arguments.bool(1) ?? true) }
         case .setKeepAlive:
             if let id = arguments.int(0) {
                 host?.setKeepAlive(
-                    connection: id, arguments.bool(1) ?? false, initialDelayMilliseconds: arguments.int(2) ?? 0)
+                    connection: ConnectionID(id), arguments.bool(1) ?? false,
+                    initialDelayMilliseconds: arguments.int(2) ?? 0)
             }
         case .send:
             guard let address = arguments.string(1), let port = arguments.int(2), let host else { break }
             _ = unsafe arguments.withBytes(0) { bytes in
-                unsafe host.send(datagram: UnsafeRawBufferPointer(bytes), to: address, port: port)
+                unsafe host.send(
+                    datagram: RawSpan(_unsafeBytes: UnsafeRawBufferPointer(bytes)), to: address, port: port)
             }
         case .encodeUTF8:
             guard let classes = bufferClasses else { return context.throwTypeError("Buffer is not ready yet") }
@@ -111,22 +114,22 @@ extension HandlerRuntime: JSNativeHost {
             let error = arguments.error(0)
             let origin = arguments.string(1) ?? "a callback"
             // A fault the script names a connection for, it destroys itself; any other is the current work's.
-            if let connection = arguments.int(2).flatMap({ $0 >= 0 ? $0 : nil }) {
+            if let connection = arguments.int(2).flatMap({ $0 >= 0 ? ConnectionID($0) : nil }) {
                 host?.log(.error, faultMessage(error, .named(origin), connection))
             } else {
                 reportFault(faultMessage(error, .named(origin), activeConnection))
             }
         case .settle:
-            let kind = arguments.int(0) ?? 0
+            guard let stage = arguments.int(0).flatMap(LifecycleStage.init(rawValue:)) else { break }
             let outcome: DispatchOutcome
             if arguments.bool(1) == true {
                 outcome = .ok
             } else {
-                let message = faultMessage(arguments.error(2), kind == 0 ? .open : .close, nil, rejected: true)
+                let message = faultMessage(arguments.error(2), stage.origin, nil, rejected: true)
                 host?.log(.error, message)
                 outcome = .faulted(message)
             }
-            settle(kind: kind, outcome: outcome)
+            settle(stage, outcome: outcome)
         case .promiseState:
             let value = arguments.value(0)
             guard let state = context.promiseState(value) else { return context.number(-1) }

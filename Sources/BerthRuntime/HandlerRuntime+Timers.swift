@@ -22,20 +22,20 @@ extension HandlerRuntime {
         openConnections[owner.connection] == owner.serial ? owner.connection : nil
     }
 
-    func scheduleTimer(_ id: Int, afterMilliseconds delay: Double) {
+    func scheduleTimer(_ id: TimerID, afterMilliseconds delay: Double) {
         pendingTimers.insert(id)
         timerOwners[id] = currentOwner
         host?.scheduleTimer(id: id, afterMilliseconds: delay)
     }
 
-    func scheduleImmediate(_ id: Int) {
+    func scheduleImmediate(_ id: TimerID) {
         pendingImmediates.insert(id)
         timerOwners[id] = currentOwner
         immediateQueue.append(id)
         requestImmediateRun()
     }
 
-    func cancelTimer(_ id: Int) {
+    func cancelTimer(_ id: TimerID) {
         timerOwners[id] = nil
         if pendingTimers.remove(id) != nil {
             host?.cancelTimer(id: id)

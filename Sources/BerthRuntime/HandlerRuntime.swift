@@ -18,8 +18,8 @@ package final class HandlerRuntime {
     package let heapLimit: Int
     package let cpuBudgetMilliseconds: Double
     /// The broker's store behind `ctx.shared` (nil: ctx has no `shared`), and this runtime's owner id in it.
-    package let store: SharedStore?
-    package let storeOwner: SharedStore.OwnerID
+    package let store: (any SharedStore)?
+    package let storeOwner: SharedStoreOwnerID
     /// Set when the runtime hit its heap limit: every later dispatch is a no-op returning `.faulted`, so the broker
     /// closes the handler's sockets; `unload()` still frees it.
     package private(set) var isFailed = false
@@ -35,20 +35,23 @@ package final class HandlerRuntime {
     var cloner: StructuredClone?
     /// The store's subscriptions made through ctx.shared.subscribe, by the globals script's subscription number, with
     /// the connection whose work their deliveries are.
-    var sharedSubscriptions: [Int: (id: SharedStore.SubscriptionID, channel: String, owner: WorkOwner?)] = [:]
+    var sharedSubscriptions: [Int: (id: SharedStoreSubscriptionID, channel: String, owner: WorkOwner?)] = [:]
+    /// The ctx.shared operations the store answers later, by request, with the promise each one returned.
+    var storeRequests: [SharedStoreRequestID: StoreRequest] = [:]
+    var lastStoreRequest = 0
     private var globals: GlobalsHooks?
     private var module: ModuleValues?
     /// Ids of the host timers scheduled and not yet fired or cancelled.
-    var pendingTimers: Set<Int> = []
+    var pendingTimers: Set<TimerID> = []
     /// Ids of the immediates set and not yet run or cleared; `immediateQueue` holds them in order from
     /// `immediateHead` on (a cleared one stays there and is skipped).
-    var pendingImmediates: Set<Int> = []
-    var immediateQueue: [Int] = []
+    var pendingImmediates: Set<TimerID> = []
+    var immediateQueue: [TimerID] = []
     var immediateHead = 0
     /// Whether the host was asked for a `runImmediates()` call that has not happened yet.
     var isImmediateRunRequested = false
     /// The connection each pending timer or immediate works for: the one whose event was handled when it was set.
-    var timerOwners: [Int: WorkOwner] = [:]
+    var timerOwners: [TimerID: WorkOwner] = [:]
     /// A serial number per open connection, so work of a closed connection is never charged to a later connection
     /// that reuses its id.
     var openConnections: [ConnectionID: Int] = [:]
@@ -79,7 +82,7 @@ package final class HandlerRuntime {
         folder: String, entry: String, name: String, transport: Transport, port: Int,
         heapLimit: Int = HandlerRuntime.defaultHeapLimit,
         cpuBudgetMilliseconds: Double = HandlerRuntime.defaultCPUBudgetMilliseconds, host: any HandlerHost,
-        store: SharedStore? = nil, storeOwner: SharedStore.OwnerID = 0
+        store: (any SharedStore)? = nil, storeOwner: SharedStoreOwnerID = SharedStoreOwnerID(0)
     ) throws(HandlerLoadError) {
         (self.name, self.transport, self.port) = (name, transport, port)
         (self.heapLimit, self.cpuBudgetMilliseconds, self.host) = (heapLimit, cpuBudgetMilliseconds, host)
@@ -250,7 +253,7 @@ package final class HandlerRuntime {
             return
         }
         openCompletion = completion
-        runLifecycle(kind: 0, origin: .open)
+        runLifecycle(.open)
     }
 
     /// Aborts `ctx.signal` (its 'abort' event runs, with an AbortError DOMException as `reason`), then runs
@@ -274,32 +277,50 @@ package final class HandlerRuntime {
             return
         }
         closeCompletion = completion ?? { _ in }
-        runLifecycle(kind: 1, origin: .close)
+        runLifecycle(.close)
     }
 
-    /// Calls open (kind 0) or close (kind 1) through the globals' `lifecycle` hook, which reports a returned promise's
-    /// settling through `settle`. The completion runs here unless a promise is still pending. No JavaScript value is
-    /// held by this frame or its callers when a completion runs: a completion may unload the runtime.
-    private func runLifecycle(kind: Int, origin: Origin) {
+    /// The two calls the broker awaits, `open(ctx)` and `close(ctx)`; the number is what the globals script passes
+    /// back to `settle`.
+    enum LifecycleStage: Int {
+        case open, close
+
+        var origin: Origin { self == .open ? .open : .close }
+    }
+
+    /// Calls open or close through the globals' `lifecycle` hook, which reports a returned promise's settling through
+    /// `settle`. The completion runs here unless a promise is still pending. No JavaScript value is held by this frame
+    /// or its callers when a completion runs: a completion may unload the runtime.
+    private func runLifecycle(_ stage: LifecycleStage) {
         var isPending = false
-        let outcome = dispatch(origin) { context, globals in
+        let outcome = dispatch(stage.origin) { context, globals in
             guard let module else { return context.undefined }
             var call = JSCall(context)
-            call.append(context.number(kind))
-            call.append(kind == 0 ? module.open.duplicate() : module.close.duplicate())
+            call.append(context.number(stage.rawValue))
+            call.append(stage == .open ? module.open.duplicate() : module.close.duplicate())
             let result = call.call(globals.lifecycle)
             isPending = result.bool ?? false
             return result
         }
         guard outcome != .ok || !isPending else { return }
-        let waiting = kind == 0 ? openCompletion : closeCompletion
-        if kind == 0 { openCompletion = nil } else { closeCompletion = nil }
-        waiting?(outcome)
+        takeCompletion(of: stage)?(outcome)
+    }
+
+    /// The completion waiting for `stage`, removed.
+    private func takeCompletion(of stage: LifecycleStage) -> ((DispatchOutcome) -> Void)? {
+        switch stage {
+        case .open:
+            defer { openCompletion = nil }
+            return openCompletion
+        case .close:
+            defer { closeCompletion = nil }
+            return closeCompletion
+        }
     }
 
     /// Aborts ctx.signal and runs close(ctx) if `callClose` has not, stops the handler's timers (`cancelTimer` for
     /// each pending one), and frees the runtime. Nothing of the handler runs afterwards; later calls are no-ops that
-    /// return `.faulted`. The broker must have stopped reading any bytes `write` handed it for this runtime.
+    /// return `.faulted`.
     package func unload() {
         precondition(!isRunning, "\(name): unload() called from inside JavaScript (a HandlerHost method)")
         guard !isUnloaded else { return }
@@ -318,6 +339,7 @@ package final class HandlerRuntime {
     private func release() {
         store?.unsubscribeAll(owner: storeOwner)
         sharedSubscriptions.removeAll()
+        storeRequests.removeAll()
         module = nil
         globals = nil
         bufferClasses = nil
@@ -348,7 +370,7 @@ package final class HandlerRuntime {
         openConnections[connection] = lastConnectionSerial
         return dispatch(.handle, connection: connection) { context, globals in
             var call = JSCall(context)
-            call.append(context.number(connection))
+            call.append(context.number(connection.rawValue))
             call.append(context.string(info.remoteAddress))
             call.append(context.number(info.remotePort))
             call.append(context.string(info.remoteFamily.rawValue))
@@ -360,14 +382,15 @@ package final class HandlerRuntime {
 
     /// Emits 'data' on the connection with a Buffer holding a copy of `bytes` (one ArrayBuffer on the JS heap, no
     /// Swift allocation).
-    package func deliverData(_ connection: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> DispatchOutcome {
+    package func deliverData(_ connection: ConnectionID, _ bytes: RawSpan) -> DispatchOutcome {
         dispatch(.event("'data'"), connection: connection) { context, globals in
             guard let classes = bufferClasses else { preconditionFailure("the globals registered no Buffer") }
-            let buffer = unsafe context.newUint8Array(
-                copying: bytes, constructor: classes.uint8Array, newTarget: classes.buffer)
+            let buffer = bytes.withUnsafeBytes { bytes in
+                unsafe context.newUint8Array(copying: bytes, constructor: classes.uint8Array, newTarget: classes.buffer)
+            }
             if buffer.isException { return buffer }
             var call = JSCall(context)
-            call.append(context.number(connection))
+            call.append(context.number(connection.rawValue))
             call.append(buffer)
             return call.call(globals.data)
         }
@@ -377,7 +400,7 @@ package final class HandlerRuntime {
     package func deliverEnd(_ connection: ConnectionID) -> DispatchOutcome {
         dispatch(.event("'end'"), connection: connection) { context, globals in
             var call = JSCall(context)
-            call.append(context.number(connection))
+            call.append(context.number(connection.rawValue))
             return call.call(globals.end)
         }
     }
@@ -386,7 +409,7 @@ package final class HandlerRuntime {
     package func deliverWritten(_ connection: ConnectionID, byteCount: Int) -> DispatchOutcome {
         dispatch(.event("a write callback or 'drain'"), connection: connection) { context, globals in
             var call = JSCall(context)
-            call.append(context.number(connection))
+            call.append(context.number(connection.rawValue))
             call.append(context.number(byteCount))
             return call.call(globals.written)
         }
@@ -397,20 +420,20 @@ package final class HandlerRuntime {
     package func deliverError(_ connection: ConnectionID, code: String, message: String) -> DispatchOutcome {
         dispatch(.event("'error'"), connection: connection) { context, globals in
             var call = JSCall(context)
-            call.append(context.number(connection))
+            call.append(context.number(connection.rawValue))
             call.append(context.string(code))
             call.append(context.string(message))
             return call.call(globals.error)
         }
     }
 
-    /// The connection is closed and the host no longer reads bytes handed to `write`: pending write callbacks fail,
-    /// 'error' (if one is pending) and then 'close' are emitted, once. The id is free afterwards.
+    /// The connection is closed: pending write callbacks fail, 'error' (if one is pending) and then 'close' are
+    /// emitted, once. The id is free afterwards.
     package func deliverClose(_ connection: ConnectionID, hadError: Bool) -> DispatchOutcome {
         openConnections[connection] = nil
         return dispatch(.event("'close'")) { context, globals in
             var call = JSCall(context)
-            call.append(context.number(connection))
+            call.append(context.number(connection.rawValue))
             call.append(context.bool(hadError))
             return call.call(globals.close)
         }
@@ -419,13 +442,14 @@ package final class HandlerRuntime {
     /// Calls `message(msg, rinfo, ctx)` with `msg` a Buffer copy of `bytes` and `rinfo = {address, family, port,
     /// size}`. A throw or a rejection is a logged fault.
     package func deliverDatagram(
-        _ bytes: UnsafeRawBufferPointer, address: String, family: AddressFamily, port: Int
+        _ bytes: RawSpan, address: String, family: AddressFamily, port: Int
     ) -> DispatchOutcome {
         precondition(transport == .udp, "\(name) is a TCP handler")
         return dispatch(.message) { context, globals in
             guard let classes = bufferClasses else { preconditionFailure("the globals registered no Buffer") }
-            let buffer = unsafe context.newUint8Array(
-                copying: bytes, constructor: classes.uint8Array, newTarget: classes.buffer)
+            let buffer = bytes.withUnsafeBytes { bytes in
+                unsafe context.newUint8Array(copying: bytes, constructor: classes.uint8Array, newTarget: classes.buffer)
+            }
             if buffer.isException { return buffer }
             var call = JSCall(context)
             call.append(buffer)
@@ -438,7 +462,7 @@ package final class HandlerRuntime {
 
     /// Runs the callback of timer `id` (setTimeout, setInterval or an internal one) that the host scheduled; an id no
     /// longer pending is ignored.
-    package func fireTimer(id: Int) -> DispatchOutcome {
+    package func fireTimer(id: TimerID) -> DispatchOutcome {
         guard pendingTimers.remove(id) != nil else { return .ok }
         return runTimer(id)
     }
@@ -468,11 +492,11 @@ package final class HandlerRuntime {
     }
 
     /// The work of a timer or an immediate: for its owner connection while that connection is open.
-    private func runTimer(_ id: Int) -> DispatchOutcome {
+    private func runTimer(_ id: TimerID) -> DispatchOutcome {
         let owner = timerOwners.removeValue(forKey: id).flatMap(openConnection)
         return dispatch(.timer, connection: owner) { context, globals in
             var call = JSCall(context)
-            call.append(context.number(id))
+            call.append(context.number(id.rawValue))
             return call.call(globals.timer)
         }
     }
@@ -525,7 +549,7 @@ package final class HandlerRuntime {
     /// became ready run last, once JavaScript and every reference this dispatch took are left behind (a completion
     /// may unload the runtime).
     @discardableResult
-    private func dispatch(
+    func dispatch(
         _ origin: Origin, connection: ConnectionID? = nil, _ body: (JSContext, GlobalsHooks) -> JSRef
     ) -> DispatchOutcome {
         precondition(!isRunning, "\(name): HandlerRuntime entered again from inside JavaScript (a HandlerHost method)")
@@ -537,7 +561,7 @@ package final class HandlerRuntime {
             } else {
                 run(.destroy, nil) { context, globals in
                     var call = JSCall(context)
-                    call.append(context.number(connection))
+                    call.append(context.number(connection.rawValue))
                     return call.call(globals.destroy)
                 }
             }
@@ -629,10 +653,8 @@ package final class HandlerRuntime {
     }
 
     /// Called by the globals script (through `settle`) when the promise of open() or close() settles.
-    func settle(kind: Int, outcome: DispatchOutcome) {
-        let waiting = kind == 0 ? openCompletion : closeCompletion
-        if kind == 0 { openCompletion = nil } else { closeCompletion = nil }
-        if let waiting { readyCompletions.append((waiting, outcome)) }
+    func settle(_ stage: LifecycleStage, outcome: DispatchOutcome) {
+        if let waiting = takeCompletion(of: stage) { readyCompletions.append((waiting, outcome)) }
     }
 
     // MARK: Messages

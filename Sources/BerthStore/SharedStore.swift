@@ -1,217 +1,101 @@
-/// `ctx.shared`'s in-process backend: key/value and publish/subscribe over encoded structured-clone bytes, one per
-/// broker, confined to the broker's loop thread. It never sees a JS value, so a socket or Redis backend can replace it.
-package final class SharedStore {
-    /// Identifies one `subscribe` call, for unsubscribe.
-    package typealias SubscriptionID = Int
-    /// Identifies the handler that owns subscriptions, so they all go when it unloads.
-    package typealias OwnerID = Int
+/// `ctx.shared`'s backend, as the handler runtime and the broker see it: key/value and publish/subscribe over encoded
+/// structured-clone bytes (it never sees a JS value). `InProcessSharedStore` is the broker's own; one reached over a
+/// socket, or Redis, implements the same protocol. Loop-confined: every call and every answer happens on the broker's
+/// loop thread, and no answer runs inside the call that asked (the runtime may be running JavaScript then).
+package protocol SharedStore: AnyObject {
+    /// The encoded value under `key` (nil when there is none): returned at once, or nil when the answer comes later
+    /// through `reply`.
+    func get(_ key: String, reply: SharedStoreReply) -> SharedStoreAnswer?
 
-    package struct CapacityError: Error, Hashable, Sendable, CustomStringConvertible {
-        package var key: String
-        package var valueBytes: Int
-        /// What the entry would cost in memory: see `SharedStore.cost(key:value:)`.
-        package var entryBytes: Int
-        package var usedBytes: Int
-        package var maxBytes: Int
-        package var description: String {
-            "ctx.shared.set(\"\(key)\"): the value takes \(valueBytes) bytes encoded, \(entryBytes) bytes of memory "
-                + "with its key; the store holds \(usedBytes) of its \(maxBytes) bytes (--store-max-bytes), so it does "
-                + "not fit"
-        }
-    }
+    /// Stores `value` under `key`; answers nil on success, or why it refused (nothing changed then).
+    func set(_ key: String, _ value: [UInt8], reply: SharedStoreReply) -> SharedStoreAnswer?
 
-    /// Who is publishing or subscribing: a handler and, when it happens while one of its connections' events is
-    /// handled, that connection. A message is not delivered back to subscriptions of the connection that published it
-    /// (a chat relay does not echo a line to its sender); subscriptions made outside a connection receive everything.
-    package struct Origin: Hashable, Sendable {
-        package var owner: OwnerID
-        package var connection: Int
-        package init(owner: OwnerID, connection: Int) { (self.owner, self.connection) = (owner, connection) }
-    }
+    /// Removes `key` (no error when it is absent); answers nil.
+    func delete(_ key: String, reply: SharedStoreReply) -> SharedStoreAnswer?
 
-    private struct Subscription {
-        var owner: OwnerID
-        var origin: Origin?
-        var channel: String
-        var deliver: ([UInt8]) -> Void
-    }
+    /// Queues `message` for every subscriber of `channel` current now, except those `origin` itself made; the
+    /// deliveries run later, in publish order, never inside this call. Throws, queueing nothing, when the store's
+    /// backlog is full.
+    func publish(channel: String, _ message: [UInt8], origin: SharedStoreOrigin?) throws(SharedStoreError)
 
-    /// A publish refused because the deliveries already waiting hold the bound: subscribers that publish more than
-    /// they are delivered (two that republish each message to each other) would otherwise grow memory without end.
-    package struct BacklogError: Error, Hashable, Sendable, CustomStringConvertible {
-        package var channel: String
-        package var pendingDeliveries: Int
-        package var pendingBytes: Int
-        package var description: String {
-            "ctx.shared.publish(\"\(channel)\"): \(pendingDeliveries) deliveries of \(pendingBytes) bytes are still "
-                + "waiting, the most the store queues; the message is not sent (do subscribers publish more than they "
-                + "receive?)"
-        }
-    }
-
-    /// At most this many deliveries wait at once; their messages count against `maxBytes` too (once per publish).
-    package static let maxPendingDeliveries = 1 << 20
-
-    private struct Delivery {
-        var subscription: SubscriptionID
-        var message: [UInt8]
-        /// The last delivery of its publish: when it is done, the message's bytes leave the backlog.
-        var isLast: Bool
-    }
-
-    package let maxBytes: Int
-    package private(set) var usedBytes = 0
-    private var values: [String: [UInt8]] = [:]
-    private var subscriptions: [SubscriptionID: Subscription] = [:]
-    private var channels: [String: [SubscriptionID]] = [:]
-    private var nextSubscription = 1
-    private var queue: [Delivery] = []
-    private var queueHead = 0
-    /// Bytes of the messages queued and not yet delivered to all their subscribers, each message counted once.
-    private var pendingBytes = 0
-    private let scheduleDeliveries: () -> Void
-    /// Whether `scheduleDeliveries` was called and its `deliverPending` has not started yet.
-    private var isDeliveryScheduled = false
-
-    /// `scheduleDeliveries` is called when deliveries become pending; the broker then calls `deliverPending(…)` from
-    /// its loop, on a later turn (publish never delivers inside the publish call). One call is outstanding at a time.
-    package init(maxBytes: Int, scheduleDeliveries: @escaping () -> Void) {
-        self.maxBytes = maxBytes
-        self.scheduleDeliveries = scheduleDeliveries
-    }
-
-    package var keyCount: Int { values.count }
-
-    package func get(_ key: String) -> [UInt8]? { values[key] }
-
-    /// Stores `value`; over the bound nothing changes and the error names the key and sizes. The key is hashed once:
-    /// the value goes in first and comes back out in the rare case that it does not fit.
-    package func set(_ key: String, _ value: [UInt8]) throws(CapacityError) {
-        // The encoder's buffer keeps its growth capacity (64 bytes at least); a 4-byte value would pay for all of it.
-        let value = value.capacity - value.count >= 16 ? value.withUnsafeBufferPointer { Array($0) } : value
-        let needed = Self.cost(key: key, value: value)
-        let previous = values.updateValue(value, forKey: key)
-        let freed = previous.map { Self.cost(key: key, value: $0) } ?? 0
-        guard usedBytes - freed + needed <= maxBytes else {
-            if let previous { values[key] = previous } else { values.removeValue(forKey: key) }
-            throw CapacityError(
-                key: key, valueBytes: value.count, entryBytes: needed, usedBytes: usedBytes, maxBytes: maxBytes)
-        }
-        usedBytes += needed - freed
-    }
-
-    package func delete(_ key: String) {
-        guard let old = values.removeValue(forKey: key) else { return }
-        usedBytes -= Self.cost(key: key, value: old)
-    }
-
-    /// The memory an entry holds, in bytes, as 64-bit Linux lays it out (measured: within 16 bytes of the resident
-    /// growth per entry, never below it): its dictionary slot, the key's and the value's heap storage.
-    package static func cost(key: String, value: [UInt8]) -> Int {
-        let keyCount = key.utf8.count
-        // Up to 15 UTF-8 bytes a String lives in its 16 inline bytes; longer, in an object with a 32-byte header and
-        // a NUL, which Swift rounds up once more than malloc does.
-        let keyBytes = keyCount <= 15 ? 0 : mallocChunk(32 + keyCount + 1) + 16
-        // An array's storage: object header, count and capacity words (32 bytes), then the elements.
-        let valueBytes = value.capacity == 0 ? 0 : mallocChunk(32 + value.capacity)
-        return slotBytes + keyBytes + valueBytes
-    }
-
-    /// A slot is a 16-byte String and an 8-byte array reference; the table doubles at 3/4 full, so a slot costs
-    /// between 32 and 64 bytes per entry. The bound counts the worst.
-    static let slotBytes = 64
-
-    /// glibc's malloc: 8 bytes of header, rounded up to 16.
-    static func mallocChunk(_ size: Int) -> Int { (size + 8 + 15) & ~15 }
-
-    /// Registers `deliver` for `channel`; it receives the encoded message of each later publish.
-    package func subscribe(
-        channel: String, owner: OwnerID, origin: Origin? = nil, deliver: @escaping ([UInt8]) -> Void
-    ) -> SubscriptionID {
-        let id = nextSubscription
-        nextSubscription += 1
-        subscriptions[id] = Subscription(owner: owner, origin: origin, channel: channel, deliver: deliver)
-        channels[channel, default: []].append(id)
-        return id
-    }
+    /// Registers `deliver` for `channel`: it receives the encoded message of each later publish, on the loop thread.
+    func subscribe(
+        channel: String, owner: SharedStoreOwnerID, origin: SharedStoreOrigin?, deliver: @escaping ([UInt8]) -> Void
+    ) -> SharedStoreSubscriptionID
 
     /// Idempotent: a second call, or a call after the owner unloaded, does nothing.
-    package func unsubscribe(_ id: SubscriptionID) {
-        guard let subscription = subscriptions.removeValue(forKey: id) else { return }
-        channels[subscription.channel]?.removeAll { $0 == id }
-        if channels[subscription.channel]?.isEmpty == true { channels.removeValue(forKey: subscription.channel) }
+    func unsubscribe(_ id: SharedStoreSubscriptionID)
+
+    /// Removes every subscription of a handler that is unloading.
+    func unsubscribeAll(owner: SharedStoreOwnerID)
+
+    /// Runs deliveries that became pending since the store asked the broker for a turn (at most `maxCount`), and asks
+    /// for another turn while any are left: the broker drives delivery, so subscribers cannot hold its loop.
+    func deliverPending(maxCount: Int)
+}
+
+/// What a store answers: a get's encoded value (nil when the key has none; always nil for set and delete), or why it
+/// refused the operation.
+package typealias SharedStoreAnswer = Result<[UInt8]?, SharedStoreError>
+
+/// Why a store refused an operation; the handler's promise rejects with `message`.
+package struct SharedStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+}
+
+/// Receives the answers a store gives later, on the loop thread: the handler runtime, which settles the promise that
+/// `request` stands for.
+package protocol SharedStoreClient: AnyObject {
+    func sharedStore(answered request: SharedStoreRequestID, with answer: SharedStoreAnswer)
+}
+
+/// Where a store sends an answer it gives later. Making one allocates nothing, so an answer given at once costs none.
+package struct SharedStoreReply {
+    package let client: any SharedStoreClient
+    package let request: SharedStoreRequestID
+    package init(to client: any SharedStoreClient, request: SharedStoreRequestID) {
+        (self.client, self.request) = (client, request)
     }
 
-    /// Removes every subscription of a handler that is unloading, in one pass over each channel it used (one
-    /// `unsubscribe` per subscription would take time quadratic in a channel's subscribers, holding up shutdown).
-    package func unsubscribeAll(owner: OwnerID) {
-        var used: Set<String> = []
-        subscriptions = subscriptions.filter { _, subscription in
-            guard subscription.owner == owner else { return true }
-            used.insert(subscription.channel)
-            return false
-        }
-        for channel in used {
-            channels[channel]?.removeAll { subscriptions[$0] == nil }
-            if channels[channel]?.isEmpty == true { channels.removeValue(forKey: channel) }
-        }
-    }
+    /// Delivers the answer; call it once, on a later turn of the loop than the call that asked.
+    package func send(_ answer: SharedStoreAnswer) { client.sharedStore(answered: request, with: answer) }
+}
 
-    package func subscriberCount(channel: String) -> Int { channels[channel]?.count ?? 0 }
+/// Identifies one request of a client, for its later answer.
+package struct SharedStoreRequestID: Hashable, Sendable {
+    package var rawValue: Int
+    package init(_ rawValue: Int) { self.rawValue = rawValue }
+}
 
-    /// Queues `message` for every subscriber current now except those `origin` itself made; returns how many.
-    /// Deliveries run later, in publish order.
-    /// Throws, queueing nothing, when the deliveries waiting would exceed `maxPendingDeliveries` or their messages
-    /// `maxBytes`.
-    @discardableResult
-    package func publish(channel: String, _ message: [UInt8], origin: Origin? = nil) throws(BacklogError) -> Int {
-        guard let current = channels[channel], !current.isEmpty else { return 0 }
-        let pending = queue.count - queueHead
-        let recipients = origin == nil ? current.count : current.count(where: { subscriptions[$0]?.origin != origin })
-        guard recipients > 0 else { return 0 }
-        guard pending + recipients <= Self.maxPendingDeliveries, pendingBytes + message.count <= maxBytes else {
-            throw BacklogError(channel: channel, pendingDeliveries: pending, pendingBytes: pendingBytes)
-        }
-        pendingBytes += message.count
-        var remaining = recipients
-        for id in current where origin == nil || subscriptions[id]?.origin != origin {
-            remaining -= 1
-            queue.append(Delivery(subscription: id, message: message, isLast: remaining == 0))
-        }
-        requestDelivery()
-        return recipients
-    }
+/// Identifies one `subscribe` call, for unsubscribe.
+package struct SharedStoreSubscriptionID: Hashable, Sendable {
+    package var rawValue: Int
+    package init(_ rawValue: Int) { self.rawValue = rawValue }
+}
 
-    package var hasPendingDeliveries: Bool { queueHead < queue.count }
-    package var pendingDeliveryCount: Int { queue.count - queueHead }
+/// Identifies the handler that owns subscriptions, so they all go when it unloads.
+package struct SharedStoreOwnerID: Hashable, Sendable {
+    package var rawValue: Int
+    package init(_ rawValue: Int) { self.rawValue = rawValue }
+}
 
-    /// Runs the deliveries queued before this call, in order, at most `maxCount`; what the subscribers publish
-    /// meanwhile waits for the next call, so subscribers that republish cannot hold the loop, and a fan-out larger
-    /// than `maxCount` is spread over turns. Asks for another call while deliveries are left. A subscription removed
-    /// before its turn is skipped.
-    package func deliverPending(maxCount: Int = .max) {
-        isDeliveryScheduled = false
-        let end = queue.count - queueHead > maxCount ? queueHead + maxCount : queue.count
-        while queueHead < end {
-            let delivery = queue[queueHead]
-            queueHead += 1
-            if delivery.isLast { pendingBytes -= delivery.message.count }
-            subscriptions[delivery.subscription]?.deliver(delivery.message)
-        }
-        if queueHead == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            queueHead = 0
-        } else if queueHead >= queue.count / 2 {
-            // A queue that never empties (a republishing chain) must not keep what it delivered.
-            queue.removeFirst(queueHead)
-            queueHead = 0
-        }
-        if queueHead < queue.count { requestDelivery() }
-    }
+/// Who is publishing or subscribing: a handler and, when it happens while one of its connections' events is handled,
+/// that connection (the broker's number for it). A message is not delivered back to subscriptions of the connection
+/// that published it (a chat relay does not echo a line to its sender); subscriptions made outside a connection
+/// receive everything.
+package struct SharedStoreOrigin: Hashable, Sendable {
+    package var owner: SharedStoreOwnerID
+    package var connection: Int
+    package init(owner: SharedStoreOwnerID, connection: Int) { (self.owner, self.connection) = (owner, connection) }
+}
 
-    private func requestDelivery() {
-        guard !isDeliveryScheduled else { return }
-        isDeliveryScheduled = true
-        scheduleDeliveries()
-    }
+extension SharedStore {
+    package typealias OwnerID = SharedStoreOwnerID
+    package typealias SubscriptionID = SharedStoreSubscriptionID
+    package typealias RequestID = SharedStoreRequestID
+    package typealias Origin = SharedStoreOrigin
+    package typealias Reply = SharedStoreReply
+    package typealias Answer = SharedStoreAnswer
 }

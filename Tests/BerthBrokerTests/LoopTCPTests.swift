@@ -272,8 +272,7 @@ struct LoopTCPTests {
         server.onAccept = { connection in
             listener.close()
             connection.startReading()
-            // Zero-copy: `chunk` outlives every completion (it is freed after the loop closes).
-            for token in 0..<chunkCount { try! connection.write(UnsafeRawBufferPointer(chunk), token: token) }
+            for token in 0..<chunkCount { try! connection.write(copying: UnsafeRawBufferPointer(chunk), token: token) }
             bufferedAfterWrites = connection.bufferedBytes
             connection.shutdown()
             let idle = LoopTimer(loop: loop)

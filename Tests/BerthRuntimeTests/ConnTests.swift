@@ -32,8 +32,8 @@ struct ConnTests {
         #expect(host.keepAlive[1]?.0 == true && host.keepAlive[1]?.1 == 30000)
     }
 
-    /// write() returns false once more than 16 KiB wait, 'drain' follows when the host reports them written; the
-    /// host sends straight from the chunks' memory, which stays alive (and unmoved) through a garbage collection.
+    /// write() returns false once more than 16 KiB wait, 'drain' follows when the host reports them written; what
+    /// the host queued goes out unchanged after a garbage collection.
     @Test func backpressureAndDrainWithZeroCopyWrites() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(
             """
@@ -61,6 +61,32 @@ struct ConnTests {
         #expect(
             host.sent[1] == Array(repeating: UInt8(ascii: "a"), count: 10000)
                 + Array(repeating: UInt8(ascii: "b"), count: 10000))
+    }
+
+    /// The host keeps its own copy of what it could not send at once: transferring the chunk's ArrayBuffer away
+    /// afterwards (structuredClone's transfer frees its memory) changes nothing that is sent.
+    @Test func queuedBytesOutliveTheirArrayBuffer() throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            export function handle(conn) {
+              conn.on('data', () => {
+                const chunk = new Uint8Array(100000).fill(0x61);
+                conn.write(chunk, () => console.log('written'));
+                structuredClone(undefined, { transfer: [chunk.buffer] });
+                new Uint8Array(100000).fill(0x62);
+                console.log('detached', chunk.length);
+              });
+            }
+            """)
+        defer { runtime.unload() }
+        let host = fixture.host
+        host.syncWriteLimit = 1000
+        #expect(runtime.acceptConnection(1, peer) == .ok)
+        #expect(runtime.deliver(1, "go") == .ok)
+        runtime.context?.runtime.collectGarbage()
+        #expect(host.flush(1, runtime) == .ok)
+        #expect(host.output == ["detached 0", "written"])
+        #expect(host.sent[1] == Array(repeating: UInt8(ascii: "a"), count: 100000))
     }
 
     /// Bytes the host writes during the call count as written at once; callbacks and 'drain' still come later.

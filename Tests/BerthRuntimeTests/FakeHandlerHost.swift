@@ -7,8 +7,8 @@ import BerthJS
 @testable import BerthRuntime
 
 /// A HandlerHost for tests: records logs, runs timers when the test advances its clock, and simulates the native
-/// sockets. Writes are "sent" synchronously up to `syncWriteLimit` bytes; the rest stays queued as the pointer the
-/// runtime lent (zero-copy, as the broker does) until the test flushes it.
+/// sockets. Writes are "sent" synchronously up to `syncWriteLimit` bytes; a copy of the rest stays queued (as the
+/// broker's write queue holds it) until the test flushes it.
 final class FakeHandlerHost: HandlerHost {
     struct Timer {
         var due: Double
@@ -23,14 +23,14 @@ final class FakeHandlerHost: HandlerHost {
 
     var logs: [(level: LogLevel, message: String)] = []
     var now = 1000.0
-    var timers: [Int: Timer] = [:]
+    var timers: [TimerID: Timer] = [:]
     private var sequence = 0
     /// Bytes each write may send during the call; the rest waits for `flush`.
     var syncWriteLimit = Int.max
     /// Bytes sent per connection, in order.
     var sent: [ConnectionID: [UInt8]] = [:]
-    /// Lent, unsent byte ranges per connection, oldest first.
-    var queued: [ConnectionID: [UnsafeRawBufferPointer]] = [:]
+    /// Unsent bytes per connection, oldest first.
+    var queued: [ConnectionID: [UInt8]] = [:]
     var ended: [ConnectionID] = []
     var destroyed: [ConnectionID] = []
     var paused: Set<ConnectionID> = []
@@ -39,33 +39,33 @@ final class FakeHandlerHost: HandlerHost {
     var noDelay: [ConnectionID: Bool] = [:]
     var keepAlive: [ConnectionID: (Bool, Int)] = [:]
     var datagrams: [Datagram] = []
-    var cancelled: [Int] = []
+    var cancelled: [TimerID] = []
     /// Whether the runtime asked for a `runImmediates()` call (the next loop iteration's check phase).
     var immediatesRequested = false
 
     func log(_ level: LogLevel, _ message: String) { logs.append((level, message)) }
     func monotonicMilliseconds() -> Double { now }
 
-    func scheduleTimer(id: Int, afterMilliseconds: Double) {
+    func scheduleTimer(id: TimerID, afterMilliseconds: Double) {
         sequence += 1
         timers[id] = Timer(due: now + afterMilliseconds, sequence: sequence)
     }
 
-    func cancelTimer(id: Int) {
+    func cancelTimer(id: TimerID) {
         cancelled.append(id)
         timers[id] = nil
     }
 
     func requestImmediates() { immediatesRequested = true }
 
-    func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
+    func write(connection: ConnectionID, bytes: RawSpan) -> Int {
         var count = 0
-        if queued[connection, default: []].isEmpty {
-            count = min(bytes.count, syncWriteLimit)
-            sent[connection, default: []].append(contentsOf: unsafe bytes[0..<count])
-        }
-        if count < bytes.count {
-            queued[connection, default: []].append(unsafe UnsafeRawBufferPointer(rebasing: bytes[count...]))
+        bytes.withUnsafeBytes { bytes in
+            if queued[connection, default: []].isEmpty {
+                count = min(bytes.count, syncWriteLimit)
+                sent[connection, default: []].append(contentsOf: bytes[0..<count])
+            }
+            queued[connection, default: []].append(contentsOf: bytes[count...])
         }
         return count
     }
@@ -84,35 +84,22 @@ final class FakeHandlerHost: HandlerHost {
     func setKeepAlive(connection: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int) {
         keepAlive[connection] = (isEnabled, initialDelayMilliseconds)
     }
-    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int) {
-        datagrams.append(Datagram(bytes: Array(unsafe datagram), address: address, port: port))
+    func send(datagram: RawSpan, to address: String, port: Int) {
+        datagrams.append(Datagram(bytes: datagram.withUnsafeBytes { Array($0) }, address: address, port: port))
     }
 
     // MARK: Driving the runtime
 
-    /// Sends up to `limit` queued bytes of `connection` (reading the lent memory now) and reports them written.
+    /// Sends up to `limit` queued bytes of `connection` and reports them written.
     @discardableResult
     func flush(_ connection: ConnectionID, _ runtime: HandlerRuntime, limit: Int = Int.max) -> DispatchOutcome {
-        var remaining = limit
-        var count = 0
-        while remaining > 0, var first = queued[connection]?.first {
-            let take = min(first.count, remaining)
-            sent[connection, default: []].append(contentsOf: unsafe first[0..<take])
-            remaining -= take
-            count += take
-            if take == first.count {
-                queued[connection]?.removeFirst()
-            } else {
-                first = unsafe UnsafeRawBufferPointer(rebasing: first[take...])
-                queued[connection]?[0] = first
-            }
-        }
+        let count = min(limit, queuedCount(connection))
+        sent[connection, default: []].append(contentsOf: queued[connection, default: []].prefix(count))
+        queued[connection, default: []].removeFirst(count)
         return runtime.deliverWritten(connection, byteCount: count)
     }
 
-    func queuedCount(_ connection: ConnectionID) -> Int {
-        queued[connection, default: []].reduce(0) { $0 + $1.count }
-    }
+    func queuedCount(_ connection: ConnectionID) -> Int { queued[connection, default: []].count }
 
     /// One iteration of the broker's loop at the current time, as libuv runs it: the timers due now, in order of due
     /// time then of scheduling (one set meanwhile is at least 1 ms away), then the immediates asked for.
@@ -162,7 +149,7 @@ final class HandlerFixture {
 
     func runtime(
         _ entry: String, transport: Transport = .tcp, heapLimit: Int = 16 << 20, budget: Double = 200,
-        host: FakeHandlerHost? = nil, store: SharedStore? = nil, storeOwner: Int = 0
+        host: FakeHandlerHost? = nil, store: (any SharedStore)? = nil, storeOwner: SharedStoreOwnerID = 0
     ) throws -> HandlerRuntime {
         try HandlerRuntime(
             folder: folder.path, entry: entry, name: String(entry.prefix { $0 != "." }), transport: transport,
@@ -189,6 +176,25 @@ extension HandlerRuntime {
 
     @discardableResult
     func deliver(_ connection: ConnectionID, _ bytes: [UInt8]) -> DispatchOutcome {
-        bytes.withUnsafeBytes { unsafe deliverData(connection, $0) }
+        deliverData(connection, bytes.span.bytes)
     }
+
+    func deliverDatagram(
+        _ bytes: UnsafeRawBufferPointer, address: String, family: AddressFamily, port: Int
+    ) -> DispatchOutcome {
+        deliverDatagram(RawSpan(_unsafeBytes: bytes), address: address, family: family, port: port)
+    }
+}
+
+// Tests spell ids as numbers.
+extension ConnectionID: ExpressibleByIntegerLiteral {
+    package init(integerLiteral value: Int) { self.init(value) }
+}
+
+extension TimerID: ExpressibleByIntegerLiteral {
+    package init(integerLiteral value: Int) { self.init(value) }
+}
+
+extension SharedStoreOwnerID: ExpressibleByIntegerLiteral {
+    package init(integerLiteral value: Int) { self.init(value) }
 }

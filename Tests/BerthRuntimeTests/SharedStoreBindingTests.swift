@@ -10,7 +10,7 @@ import BerthJS
 /// broker runs them on a later turn of its loop.
 final class SharedHarness {
     let fixture: HandlerFixture
-    let store: SharedStore
+    let store: InProcessSharedStore
     private let schedule: Counter
     private var runtimes: [String: HandlerRuntime] = [:]
 
@@ -30,14 +30,14 @@ final class SharedHarness {
     init(_ names: [String], maxBytes: Int = 64 << 20, heapLimit: Int = 16 << 20) throws {
         let counter = Counter()
         schedule = counter
-        store = SharedStore(maxBytes: maxBytes) { counter.value += 1 }
+        store = InProcessSharedStore(maxBytes: maxBytes) { counter.value += 1 }
         var files: [String: String] = [:]
         for (index, name) in names.enumerated() { files["\(name).tcp.\(7000 + index).port.js"] = Self.handler }
         fixture = try HandlerFixture(files)
         for (index, name) in names.enumerated() {
             let runtime = try fixture.runtime(
                 "\(name).tcp.\(7000 + index).port.js", heapLimit: heapLimit, budget: 5000, store: store,
-                storeOwner: index + 1)
+                storeOwner: SharedStoreOwnerID(index + 1))
             runtime.callOpen { _ in }
             runtimes[name] = runtime
         }
@@ -341,7 +341,7 @@ struct SharedStoreBindingTests {
     /// The relay of the design's example, verbatim: lines go to every other connection, and the peer count returns
     /// to 0 once all have closed.
     @Test func relayExample() throws {
-        let store = SharedStore(maxBytes: 1 << 20) {}
+        let store = InProcessSharedStore(maxBytes: 1 << 20) {}
         let fixture = try HandlerFixture([
             "relay.tcp.4000.port.js": """
             export async function handle(conn, ctx) {
@@ -360,16 +360,16 @@ struct SharedStoreBindingTests {
         ])
         let runtime = try fixture.runtime("relay.tcp.4000.port.js", store: store, storeOwner: 1)
         defer { runtime.unload() }
-        for connection in 1...5 { #expect(runtime.acceptConnection(connection, peer) == .ok) }
+        for connection in 1...5 { #expect(runtime.acceptConnection(ConnectionID(connection), peer) == .ok) }
         #expect(store.get("relay:peers") == Self.encoded(5))
         runtime.deliver(2, "hello from 2\n")
         runtime.deliver(4, "and from 4\n")
         store.deliverPending()
         for connection in 1...5 {
             let expected = (connection == 2 ? "" : "hello from 2\n") + (connection == 4 ? "" : "and from 4\n")
-            #expect(fixture.host.text(connection) == expected, "connection \(connection)")
+            #expect(fixture.host.text(ConnectionID(connection)) == expected, "connection \(connection)")
         }
-        for connection in 1...5 { _ = runtime.deliverClose(connection, hadError: false) }
+        for connection in 1...5 { _ = runtime.deliverClose(ConnectionID(connection), hadError: false) }
         #expect(store.get("relay:peers") == Self.encoded(0))
         #expect(store.subscriberCount(channel: "relay:line") == 0)
         #expect(fixture.host.errors == [])

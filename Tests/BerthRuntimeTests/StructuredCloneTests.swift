@@ -321,7 +321,7 @@ struct StructuredCloneTests {
     ]
 
     /// Runs `body` inside `handle(conn, ctx)` of a handler with a store, returning what it printed and the faults.
-    static func run(_ body: String, heapLimit: Int = 16 << 20, store: SharedStore? = nil) throws -> (
+    static func run(_ body: String, heapLimit: Int = 16 << 20, store: InProcessSharedStore? = nil) throws -> (
         output: [String], errors: [String]
     ) {
         let fixture = try HandlerFixture([
@@ -329,7 +329,7 @@ struct StructuredCloneTests {
         ])
         let runtime = try fixture.runtime(
             "t.tcp.7000.port.js", heapLimit: heapLimit, budget: 5000,
-            store: store ?? SharedStore(maxBytes: 64 << 20) {})
+            store: store ?? InProcessSharedStore(maxBytes: 64 << 20) {})
         defer { runtime.unload() }
         _ = runtime.acceptConnection(1, peer)
         return (fixture.host.output, fixture.host.errors)
@@ -487,8 +487,8 @@ struct StructuredCloneTests {
 
     /// A store holding, at "deepBytes", arrays nested 200,000 deep (more than any encoder here writes), and at
     /// "deepViews", corrupt bytes nesting views in views.
-    static func storeWithDeepValue() throws -> SharedStore {
-        let store = SharedStore(maxBytes: 64 << 20) {}
+    static func storeWithDeepValue() throws -> InProcessSharedStore {
+        let store = InProcessSharedStore(maxBytes: 64 << 20) {}
         var bytes = CloneFormat.header
         for _ in 0..<200_000 { bytes += [0x11, 0x01, 0x01, 0x09, 0x01, 0x30] }
         bytes.append(0x00)
@@ -500,7 +500,7 @@ struct StructuredCloneTests {
 
     /// Bytes from another process or from Redis may be anything: decoding them throws, it never crashes.
     @Test func corruptBytesThrow() throws {
-        let store = SharedStore(maxBytes: 1 << 20) {}
+        let store = InProcessSharedStore(maxBytes: 1 << 20) {}
         let header = CloneFormat.header
         let corrupt: [[UInt8]] = [
             [], [1, 2, 3], [0x42, 0x53, 0x43, 0x02, 0x00], header, header + [0x00, 0x00], header + [0x7F],

@@ -12,8 +12,8 @@ final class HandlerInstance {
     private let log: BrokerLog
     private let options: ServeOptions
     private let screen: ConnectionScreen
-    private let store: SharedStore
-    private let storeOwner: SharedStore.OwnerID
+    private let store: any SharedStore
+    private let storeOwner: SharedStoreOwnerID
     private var runtime: HandlerRuntime?
     private var listener: TCPListener?
     private var udpSocket: UDPSocket?
@@ -22,8 +22,8 @@ final class HandlerInstance {
     /// formats or parses an address per datagram.
     private var lastSender: (ip: IPAddress, text: String)?
     private var idleSweep: LoopTimer?
-    private var nextConnection: ConnectionID = 1
-    private var timers: [Int: LoopTimer] = [:]
+    private var lastConnection = 0
+    private var timers: [TimerID: LoopTimer] = [:]
     /// Logs the refusals of the last interval, at most one line per interval, so a flood cannot flood the log.
     private var refusalSummary: LoopTimer?
     static let refusalSummaryMilliseconds: UInt64 = 5000
@@ -34,7 +34,7 @@ final class HandlerInstance {
     var onStartFailed: (() -> Void)?
 
     init(endpoint: Endpoint, loop: EventLoop, immediates: ImmediateQueue, options: ServeOptions, log: BrokerLog,
-         store: SharedStore, storeOwner: SharedStore.OwnerID) {
+         store: any SharedStore, storeOwner: SharedStoreOwnerID) {
         self.endpoint = endpoint
         self.immediates = immediates
         self.store = store
@@ -202,7 +202,7 @@ extension HandlerInstance: HandlerHost {
 
     func monotonicMilliseconds() -> Double { Double(EventLoop.monotonicNanoseconds) / 1_000_000 }
 
-    func scheduleTimer(id: Int, afterMilliseconds: Double) {
+    func scheduleTimer(id: TimerID, afterMilliseconds: Double) {
         let timer = timers[id] ?? LoopTimer(loop: loop)
         timers[id] = timer
         timer.start(after: UInt64(max(0, afterMilliseconds.rounded(.up)))) { [weak self] in
@@ -212,7 +212,7 @@ extension HandlerInstance: HandlerHost {
         }
     }
 
-    func cancelTimer(id: Int) { timers.removeValue(forKey: id)?.close() }
+    func cancelTimer(id: TimerID) { timers.removeValue(forKey: id)?.close() }
 
     func requestImmediates() {
         immediates.schedule { [weak self] in
@@ -221,14 +221,17 @@ extension HandlerInstance: HandlerHost {
         }
     }
 
-    func write(connection id: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int {
+    func write(connection id: ConnectionID, bytes: RawSpan) -> Int {
         guard let connection = connections[id] else { return 0 }
         do {
-            // Most writes go to the kernel at once; only the rest is queued, without a copy: the runtime keeps
-            // `bytes` alive until `deliverWritten` or the connection's close.
-            let written = try connection.tryWrite(bytes)
-            guard written < bytes.count else { return written }
-            try unsafe connection.write(UnsafeRawBufferPointer(rebasing: bytes[written...]), token: id)
+            // Most writes go to the kernel at once, without a copy; only the rest is copied into the write queue.
+            let written = try unsafe bytes.withUnsafeBytes { bytes throws(LoopError) in
+                try unsafe connection.tryWrite(bytes)
+            }
+            guard written < bytes.byteCount else { return written }
+            try unsafe bytes.extracting(droppingFirst: written).withUnsafeBytes { rest throws(LoopError) in
+                try unsafe connection.write(copying: rest)
+            }
             if connection.bufferedBytes > endpoint.limits.maxBufferedBytes {
                 // A consumer this far behind is closed, never allowed to grow the broker's memory.
                 log.log(.warn, "closing a slow consumer: \(connection.bufferedBytes) bytes buffered for \(connection.remote)",
@@ -254,14 +257,18 @@ extension HandlerInstance: HandlerHost {
         try? connections[id]?.setKeepAlive(isEnabled, delaySeconds: max(1, initialDelayMilliseconds / 1000))
     }
 
-    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int) {
+    func send(datagram: RawSpan, to address: String, port: Int) {
         let destination = lastSender.flatMap { $0.text == address && (0...65535).contains(port) ? SocketAddress(ip: $0.ip, port: port) : nil }
             ?? SocketAddress(address: address, port: port)
         guard let socket = udpSocket, let destination else {
             log.log(.warn, "ctx.reply: \(address):\(port) is not an address to reply to", handler: endpoint.name)
             return
         }
-        do { try unsafe socket.send(datagram, to: destination) } catch {
+        do {
+            try unsafe datagram.withUnsafeBytes { bytes throws(LoopError) in
+                try unsafe socket.send(bytes, to: destination)
+            }
+        } catch {
             log.log(.warn, "ctx.reply to \(destination) failed: \(error.message)", handler: endpoint.name)
         }
     }
@@ -273,8 +280,8 @@ extension HandlerInstance: TCPListenerDelegate {
             connection.reset()
             return
         }
-        let id = nextConnection
-        nextConnection += 1
+        lastConnection += 1
+        let id = ConnectionID(lastConnection)
         connections[id] = connection
         connection.delegate = ConnectionEvents(id: id, instance: self)
         connection.startReading()
@@ -310,7 +317,8 @@ extension HandlerInstance: UDPSocketDelegate {
             lastSender = (sender.ip, text)
         }
         check(unsafe runtime.deliverDatagram(
-            bytes, address: text, family: sender.ip.family == .ipv4 ? .ipv4 : .ipv6, port: sender.port))
+            RawSpan(_unsafeBytes: bytes), address: text, family: sender.ip.family == .ipv4 ? .ipv4 : .ipv6,
+            port: sender.port))
     }
 
     func socket(_ socket: UDPSocket, didFail error: LoopError) {
@@ -330,7 +338,7 @@ private final class ConnectionEvents: TCPConnectionDelegate {
     }
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
-        instance?.deliver { unsafe $0.deliverData(id, bytes) }
+        instance?.deliver { unsafe $0.deliverData(id, RawSpan(_unsafeBytes: bytes)) }
     }
 
     func connectionDidReachEnd(_ connection: TCPConnection) { instance?.deliver { $0.deliverEnd(id) } }

@@ -4,8 +4,7 @@ internal import Glibc
 /// A connection's events, on its loop thread, in this order: reads and write completions interleaved, then at most
 /// one `didReachEnd`, at most one `didFail`, and `connectionDidClose` exactly once, last.
 package protocol TCPConnectionDelegate: AnyObject {
-    /// Bytes from the peer, in the loop's shared read buffer: valid only during this call, so copy what you keep and
-    /// never pass them to the zero-copy `write` (the next read overwrites them).
+    /// Bytes from the peer, in the loop's shared read buffer, lent for this call (the next read overwrites them).
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
     /// The peer sent FIN: nothing more will arrive. Writing still works until `shutdown()`.
     func connectionDidReachEnd(_ connection: TCPConnection)
@@ -118,15 +117,10 @@ package protocol TCPConnectionDelegate: AnyObject {
         // count == 0: the read would have blocked; libuv waits for the next event.
     }
 
-    /// Queues `bytes` without copying them: the caller keeps them alive and unchanged until `didWrite` reports this
-    /// write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
-    package func write(_ bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
-        try unsafe enqueue(bytes.baseAddress, bytes.count, copy: nil, token: token)
-    }
-
     /// Writes what the kernel takes right now and returns that many bytes (0 when it would block, or while earlier
     /// writes are still queued, which keeps the order). Nothing is queued and nothing is reported later: the common
-    /// small write costs one syscall and no allocation. Throws like `write` when closing, shut down or failed.
+    /// small write costs one syscall and no allocation. Throws like `write(copying:)` when closing, shut down or
+    /// failed.
     package func tryWrite(_ bytes: UnsafeRawBufferPointer) throws(LoopError) -> Int {
         loop.assertInLoopThread()
         guard state == .open, shutdownState == .none else {
@@ -143,34 +137,17 @@ package protocol TCPConnectionDelegate: AnyObject {
         throw LoopError(status: status, operation: "uv_try_write")
     }
 
-    /// Queues a copy of `bytes` (freed when the write completes); otherwise like `write(_:token:)`.
+    /// Queues a copy of `bytes`, made in the write request's own allocation and freed with it; `didWrite` reports
+    /// the write (with `token`). Throws, and reports nothing later, when the connection is closing or shut down.
     package func write(copying bytes: UnsafeRawBufferPointer, token: Int = 0) throws(LoopError) {
-        guard bytes.count > 0 else { return try unsafe enqueue(nil, 0, copy: nil, token: token) }
-        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 1)
-        unsafe copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        try unsafe enqueue(copy, bytes.count, copy: copy, token: token)
-    }
-
-    /// Queues a copy of `bytes`; otherwise like `write(_:token:)`.
-    package func write(_ bytes: [UInt8], token: Int = 0) throws(LoopError) {
-        let result = unsafe bytes.withUnsafeBytes { bytes in
-            Result { () throws(LoopError) in try unsafe write(copying: bytes, token: token) }
-        }
-        try result.get()
-    }
-
-    private func enqueue(
-        _ base: UnsafeRawPointer?, _ count: Int, copy: UnsafeMutableRawPointer?, token: Int
-    ) throws(LoopError) {
         loop.assertInLoopThread()
         guard state == .open, shutdownState == .none else {
-            unsafe copy?.deallocate()
             let message = state == .open ? "write after shutdown" : "write after close"
             throw LoopError(code: "EPIPE", message: message, operation: "uv_write")
         }
-        let request = unsafe WriteRequest.make(token: token, byteCount: count, copy: copy)
+        let request = unsafe WriteRequest.make(token: token, copying: bytes)
         var buffer = unsafe uv_buf_t(
-            base: UnsafeMutablePointer(mutating: base?.assumingMemoryBound(to: CChar.self)), len: count)
+            base: WriteRequest.copiedBytes(in: request).assumingMemoryBound(to: CChar.self), len: bytes.count)
         let status = unsafe uv_write(WriteRequest.request(in: request), streamPointer(handle), &buffer, 1) {
             write, status in
             guard let write = unsafe write else { return }
@@ -181,6 +158,14 @@ package protocol TCPConnectionDelegate: AnyObject {
             unsafe WriteRequest.free(request)
             throw LoopError(status: status, operation: "uv_write")
         }
+    }
+
+    /// Queues a copy of `bytes`; otherwise like `write(copying:token:)`.
+    package func write(_ bytes: [UInt8], token: Int = 0) throws(LoopError) {
+        let result = unsafe bytes.withUnsafeBytes { bytes in
+            Result { () throws(LoopError) in try unsafe write(copying: bytes, token: token) }
+        }
+        try result.get()
     }
 
     private func writeDidComplete(_ request: UnsafeMutablePointer<WriteRequest>, status: Int32) {
@@ -281,28 +266,35 @@ package protocol TCPConnectionDelegate: AnyObject {
 }
 
 /// A `uv_write_t` with what its completion reports; `request.data` points back at the whole struct. One allocation
-/// per write: a pool of them measured no faster (the write(2) behind each request costs ~50 times a malloc/free).
+/// per write, which also holds the bytes of `write(copying:)` right after the struct: a pool of them measured no
+/// faster (the write(2) behind each request costs ~50 times a malloc/free).
 @unsafe struct WriteRequest {
     var request = unsafe uv_write_t()
     var token: Int
     var byteCount: Int
-    /// The copy made by `write(copying:)`, freed with the request.
-    var copy: UnsafeMutableRawPointer?
 
     private static let requestOffset = unsafe MemoryLayout<WriteRequest>.offset(of: \.request)!
 
-    static func make(token: Int, byteCount: Int, copy: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<WriteRequest> {
-        let pointer = UnsafeMutablePointer<WriteRequest>.allocate(capacity: 1)
-        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: byteCount, copy: copy))
-        unsafe pointer.pointee.request.data = UnsafeMutableRawPointer(pointer)
+    /// A request for a copy of `bytes`, which follows it in the same allocation.
+    static func make(token: Int, copying bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<WriteRequest> {
+        let raw = unsafe UnsafeMutableRawPointer.allocate(
+            byteCount: MemoryLayout<WriteRequest>.stride + bytes.count, alignment: MemoryLayout<WriteRequest>.alignment)
+        let pointer = unsafe raw.bindMemory(to: WriteRequest.self, capacity: 1)
+        unsafe pointer.initialize(to: WriteRequest(token: token, byteCount: bytes.count))
+        unsafe pointer.pointee.request.data = raw
+        if let base = bytes.baseAddress { unsafe copiedBytes(in: pointer).copyMemory(from: base, byteCount: bytes.count) }
         return unsafe pointer
     }
 
-    /// Frees the request and the copy it carries.
+    /// Where `make(copying:)` put its copy.
+    static func copiedBytes(in pointer: UnsafeMutablePointer<WriteRequest>) -> UnsafeMutableRawPointer {
+        unsafe UnsafeMutableRawPointer(pointer) + MemoryLayout<WriteRequest>.stride
+    }
+
+    /// Frees the request with the copy it carries.
     static func free(_ pointer: UnsafeMutablePointer<WriteRequest>) {
-        unsafe pointer.pointee.copy?.deallocate()
         unsafe pointer.deinitialize(count: 1)
-        unsafe pointer.deallocate()
+        unsafe UnsafeMutableRawPointer(pointer).deallocate()
     }
 
     static func request(in pointer: UnsafeMutablePointer<WriteRequest>) -> UnsafeMutablePointer<uv_write_t> {

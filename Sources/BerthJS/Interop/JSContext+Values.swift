@@ -105,6 +105,29 @@ extension JSContext {
     package func promiseResult(_ promise: borrowing JSRef) -> JSRef {
         unsafe JSRef(taking: JS_PromiseResult(raw, promise.raw), in: raw)
     }
+
+    /// A new pending promise with the functions that settle it; nil when QuickJS is out of memory (an exception is
+    /// then pending).
+    package func newPromise() -> JSPromiseCapability? {
+        var functions = unsafe (cqjs_undefined(), cqjs_undefined())
+        let promise = unsafe withUnsafeMutableBytes(of: &functions) { functions in
+            let resolving = unsafe functions.baseAddress!.assumingMemoryBound(to: JSValue.self)
+            return unsafe JSRef(taking: JS_NewPromiseCapability(raw, resolving), in: raw)
+        }
+        if promise.isException { return nil }
+        return unsafe JSPromiseCapability(
+            promise: promise, resolve: JSRef(taking: functions.0, in: raw), reject: JSRef(taking: functions.1, in: raw))
+    }
+
+    /// Removes the pending exception and returns the thrown value itself (to reject a promise with, say).
+    package func takeExceptionValue() -> JSRef { unsafe JSRef(taking: JS_GetException(raw), in: raw) }
+}
+
+/// A promise and the two functions that fulfil or reject it.
+package struct JSPromiseCapability: ~Copyable {
+    package var promise: JSRef
+    package var resolve: JSRef
+    package var reject: JSRef
 }
 
 /// The arguments of one call from Swift into JavaScript (at most eight), owned until the call is over. It lives on the

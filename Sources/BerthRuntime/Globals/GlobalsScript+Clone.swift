@@ -232,8 +232,7 @@ extension GlobalsScript {
             },
             delete(key) {
               if (typeof key !== 'string') return promiseReject(invalidArgType('key', 'of type string', key));
-              hostSharedDelete(key);
-              return promiseResolve(undefined);
+              return promiseResolve(hostSharedDelete(key));
             },
             subscribe(channel, fn) {
               if (typeof channel !== 'string') throw invalidArgType('channel', 'of type string', channel);

@@ -35,7 +35,7 @@ final class Harness: HandlerHost {
           await ctx.shared.set('again', value);
         }
         """
-    let store = SharedStore(maxBytes: 64 << 20) {}
+    let store = InProcessSharedStore(maxBytes: 64 << 20) {}
     let folder: String
     private var runtime: HandlerRuntime?
     private var faults: [String] = []
@@ -55,7 +55,7 @@ final class Harness: HandlerHost {
         store.delete("again")
         do { try store.set("input", bytes) } catch { return nil }
         faults = []
-        _ = [UInt8]().withUnsafeBytes { runtime.deliverDatagram($0, address: "192.0.2.7", family: .ipv4, port: 5000) }
+        _ = runtime.deliverDatagram([UInt8]().span.bytes, address: "192.0.2.7", family: .ipv4, port: 5000)
         // Only the heap limit may stop the handler (the runtime then refuses everything and is made anew).
         precondition(faults.isEmpty || runtime.isFailed, "reading \(bytes) faulted: \(faults)")
         return store.get("again")
@@ -73,15 +73,15 @@ final class Harness: HandlerHost {
 
     func log(_ level: LogLevel, _ message: String) { if level == .error { faults.append(message) } }
     func monotonicMilliseconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
-    func scheduleTimer(id: Int, afterMilliseconds: Double) {}
+    func scheduleTimer(id: TimerID, afterMilliseconds: Double) {}
     func requestImmediates() {}
-    func cancelTimer(id: Int) {}
-    func write(connection: ConnectionID, bytes: UnsafeRawBufferPointer) -> Int { bytes.count }
+    func cancelTimer(id: TimerID) {}
+    func write(connection: ConnectionID, bytes: RawSpan) -> Int { bytes.byteCount }
     func end(connection: ConnectionID) {}
     func destroy(connection: ConnectionID) {}
     func pause(connection: ConnectionID) {}
     func resume(connection: ConnectionID) {}
     func setNoDelay(connection: ConnectionID, _ isEnabled: Bool) {}
     func setKeepAlive(connection: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int) {}
-    func send(datagram: UnsafeRawBufferPointer, to address: String, port: Int) {}
+    func send(datagram: RawSpan, to address: String, port: Int) {}
 }

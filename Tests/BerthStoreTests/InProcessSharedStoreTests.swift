@@ -8,18 +8,18 @@ import Testing
         var received: [String] = []
     }
 
-    func makeStore(maxBytes: Int = 1 << 20) -> (SharedStore, Recorder) {
+    func makeStore(maxBytes: Int = 1 << 20) -> (InProcessSharedStore, Recorder) {
         let recorder = Recorder()
-        return (SharedStore(maxBytes: maxBytes) { recorder.scheduled += 1 }, recorder)
+        return (InProcessSharedStore(maxBytes: maxBytes) { recorder.scheduled += 1 }, recorder)
     }
 
     @Test func keyValueWithByteAccounting() throws {
         let (store, _) = makeStore(maxBytes: 1000)
         try store.set("a", [1, 2, 3])
         #expect(store.get("a") == [1, 2, 3])
-        #expect(store.usedBytes == SharedStore.cost(key: "a", value: [1, 2, 3]))
+        #expect(store.usedBytes == InProcessSharedStore.cost(key: "a", value: [1, 2, 3]))
         try store.set("a", [1])
-        #expect(store.usedBytes == SharedStore.cost(key: "a", value: [1]))
+        #expect(store.usedBytes == InProcessSharedStore.cost(key: "a", value: [1]))
         store.delete("a")
         store.delete("a")
         #expect(store.get("a") == nil && store.usedBytes == 0)
@@ -27,11 +27,13 @@ import Testing
 
     @Test func overTheBoundNothingChangesAndTheErrorNamesKeyAndSizes() throws {
         let small = [UInt8](repeating: 0, count: 50)
-        let bound = SharedStore.cost(key: "small", value: small) + 20
+        let bound = InProcessSharedStore.cost(key: "small", value: small) + 20
         let (store, _) = makeStore(maxBytes: bound)
         try store.set("small", small)
         let used = store.usedBytes
-        #expect(throws: SharedStore.CapacityError.self) { try store.set("big", [UInt8](repeating: 0, count: 60)) }
+        #expect(throws: InProcessSharedStore.CapacityError.self) {
+            try store.set("big", [UInt8](repeating: 0, count: 60))
+        }
         do { try store.set("big", [UInt8](repeating: 0, count: 60)) } catch {
             #expect(error.description.contains("\"big\"") && error.description.contains("60 bytes encoded"))
             #expect(error.description.contains("of its \(bound) bytes"))
@@ -39,10 +41,12 @@ import Testing
         #expect(store.get("big") == nil && store.usedBytes == used)
         // Replacing a value counts only the difference.
         try store.set("small", [UInt8](repeating: 0, count: 60))
-        #expect(store.usedBytes == SharedStore.cost(key: "small", value: try #require(store.get("small"))))
+        #expect(store.usedBytes == InProcessSharedStore.cost(key: "small", value: try #require(store.get("small"))))
         // A replacement that does not fit leaves the old value and the count as they were.
         let used60 = store.usedBytes
-        #expect(throws: SharedStore.CapacityError.self) { try store.set("small", [UInt8](repeating: 1, count: 96)) }
+        #expect(throws: InProcessSharedStore.CapacityError.self) {
+            try store.set("small", [UInt8](repeating: 1, count: 96))
+        }
         #expect(store.get("small") == [UInt8](repeating: 0, count: 60) && store.usedBytes == used60)
         #expect(store.keyCount == 1)
     }
@@ -50,17 +54,17 @@ import Testing
     /// What an entry costs is its memory, not its encoded bytes: a tiny key and value still take a dictionary slot and
     /// an array allocation; a key longer than a String's 15 inline bytes takes its own allocation.
     @Test func entriesCostTheirMemory() throws {
-        #expect(SharedStore.cost(key: "k", value: []) == 64)
-        #expect(SharedStore.cost(key: "k", value: [1, 2, 3, 4]) == 64 + 48)
-        #expect(SharedStore.cost(key: String(repeating: "k", count: 15), value: []) == 64)
-        #expect(SharedStore.cost(key: String(repeating: "k", count: 16), value: []) == 64 + 80)
-        #expect(SharedStore.cost(key: String(repeating: "k", count: 72), value: []) == 64 + 144)
+        #expect(InProcessSharedStore.cost(key: "k", value: []) == 64)
+        #expect(InProcessSharedStore.cost(key: "k", value: [1, 2, 3, 4]) == 64 + 48)
+        #expect(InProcessSharedStore.cost(key: String(repeating: "k", count: 15), value: []) == 64)
+        #expect(InProcessSharedStore.cost(key: String(repeating: "k", count: 16), value: []) == 64 + 80)
+        #expect(InProcessSharedStore.cost(key: String(repeating: "k", count: 72), value: []) == 64 + 144)
         // The encoder's spare capacity is not kept: a 4-byte value from a 64-byte buffer costs what 4 bytes cost.
         let (store, _) = makeStore()
         try store.set("k", Self.encoderBuffer([1, 2, 3, 4]))
         // What malloc hands a copy differs by a size class between threads' arenas: compare with the stored copy.
-        #expect(store.usedBytes == SharedStore.cost(key: "k", value: try #require(store.get("k"))))
-        #expect(store.usedBytes < SharedStore.cost(key: "k", value: Self.encoderBuffer([1, 2, 3, 4])))
+        #expect(store.usedBytes == InProcessSharedStore.cost(key: "k", value: try #require(store.get("k"))))
+        #expect(store.usedBytes < InProcessSharedStore.cost(key: "k", value: Self.encoderBuffer([1, 2, 3, 4])))
     }
 
     /// Tiny entries up to a 16 MiB bound grow the process by less than twice the bound (counting encoded bytes, they
@@ -161,12 +165,14 @@ import Testing
             do { try store.publish(channel: "x", [2]) } catch { refused = true }
         }
         #expect(refused)
-        #expect(store.pendingDeliveryCount <= SharedStore.maxPendingDeliveries)
+        #expect(store.pendingDeliveryCount <= InProcessSharedStore.maxPendingDeliveries)
 
-        let small = SharedStore(maxBytes: 100) {}
+        let small = InProcessSharedStore(maxBytes: 100) {}
         _ = small.subscribe(channel: "c", owner: 1) { _ in }
         try small.publish(channel: "c", [UInt8](repeating: 0, count: 60))
-        #expect(throws: SharedStore.BacklogError.self) { try small.publish(channel: "c", [UInt8](repeating: 0, count: 60)) }
+        #expect(throws: InProcessSharedStore.BacklogError.self) {
+            try small.publish(channel: "c", [UInt8](repeating: 0, count: 60))
+        }
         small.deliverPending()
         try small.publish(channel: "c", [UInt8](repeating: 0, count: 60))
     }
