@@ -35,7 +35,13 @@ let package = Package(
         // QuickJS's one wrapper, the folder-confined module loader and the inspector: what `validate` needs.
         .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthFolder", "CQuickJS"], swiftSettings: wrapperSwift),
         // The handler runtime (globals, conn, ctx, ctx.shared's binding) over BerthJS: what `serve` adds.
-        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], swiftSettings: strictSwift),
+        // Its JavaScript (js/*.js) is built in as QuickJS bytecode by the EmbedRuntimeJS plugin's CompileRuntimeJS.
+        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], exclude: ["js"],
+                swiftSettings: strictSwift, plugins: ["EmbedRuntimeJS"]),
+        .executableTarget(name: "CompileRuntimeJS", dependencies: ["BerthJS"], path: "Sources/CompileRuntimeJS",
+                          swiftSettings: strictSwift),
+        .plugin(name: "EmbedRuntimeJS", capability: .buildTool(), dependencies: ["CompileRuntimeJS"],
+                path: "Sources/EmbedRuntimeJS"),
         .target(name: "BerthTLS", dependencies: ["BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthFolder", "BerthJS", "BerthTLS"],
                 swiftSettings: strictSwift),
