@@ -9,6 +9,8 @@ let strictSwift: [SwiftSetting] = [
 ]
 /// Wrapper modules over C libraries additionally mark every unsafe expression.
 let wrapperSwift = strictSwift + [.strictMemorySafety()]
+/// `make fuzz` sets BERTH_FUZZ: every executable then links libFuzzer's `main` (see the harnesses at the end).
+let isFuzzing = Context.environment["BERTH_FUZZ"] != nil
 
 let package = Package(
     name: "berth",
@@ -39,7 +41,7 @@ let package = Package(
         .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], exclude: ["js"],
                 swiftSettings: strictSwift, plugins: ["EmbedRuntimeJS"]),
         .executableTarget(name: "CompileRuntimeJS", dependencies: ["BerthJS"], path: "Sources/CompileRuntimeJS",
-                          swiftSettings: strictSwift),
+                          swiftSettings: strictSwift + (isFuzzing ? [.define("BERTH_FUZZ")] : [])),
         .plugin(name: "EmbedRuntimeJS", capability: .buildTool(), dependencies: ["CompileRuntimeJS"],
                 path: "Sources/EmbedRuntimeJS"),
         .target(name: "BerthTLS", dependencies: ["BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
@@ -71,7 +73,7 @@ let package = Package(
 
 /// The libFuzzer harnesses (Tests/Fuzz, README "Fuzzing"), declared only when `make fuzz` sets BERTH_FUZZ: they have no
 /// `main`, so they link only with `--sanitize fuzzer` (libFuzzer brings it), which the ordinary build does not use.
-if Context.environment["BERTH_FUZZ"] != nil {
+if isFuzzing {
     let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzManifest", ["BerthPlan", "BerthCompiler"]),
         ("FuzzHandlerFileName", ["BerthPlan", "BerthCompiler"]),

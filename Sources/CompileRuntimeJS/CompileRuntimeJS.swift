@@ -5,9 +5,8 @@ import Foundation
 /// "berth:<file name>" to QuickJS bytecode (line numbers kept, so stack traces name the file and line) and writes
 /// them as `RuntimeJS.modules` into OUTPUT.swift. Nothing is linked here: each import is answered with an empty
 /// module, the bytecode keeps the specifiers as written, and the runtime resolves them (RuntimeModules).
-@main
 enum CompileRuntimeJS {
-    static func main() {
+    static func run() {
         let arguments = CommandLine.arguments.dropFirst()
         guard let output = arguments.first else { fail("usage: CompileRuntimeJS OUTPUT.swift FILE.js...") }
         // Everything made here is gone before exit: a sanitizer's leak check in the build then has nothing to report.
