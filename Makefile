@@ -25,11 +25,13 @@ run: build
 	@echo
 	$(BERTH) serve examples --bind 127.0.0.1
 
-# C modules are imported only by their wrapper modules (STYLE.md §3).
+# C modules are imported only by their wrapper modules (STYLE.md §3); berth's own JavaScript parses.
 lint:
 	@bad=$$(grep -rlE '^(@preconcurrency )?(package |public |internal )?import C(QuickJS|OpenSSL|LibUV|NFTables)' Sources \
 	    | grep -vE '^Sources/(BerthJS/Interop|BerthTLS|BerthBroker/(Loop|TLS)|BerthFirewall/NFTablesSession)' || true); \
 	if [ -n "$$bad" ]; then echo "lint: C modules imported outside their wrappers:"; echo "$$bad"; exit 1; fi
+	@# The runtime's JavaScript parses as ES modules (js/package.json says "type": "module").
+	@for f in Sources/BerthRuntime/js/*.js; do node --check "$$f" || exit 1; done
 
 clean:
 	rm -rf .build .build-asan .build-fuzz

@@ -9,6 +9,8 @@ let strictSwift: [SwiftSetting] = [
 ]
 /// Wrapper modules over C libraries additionally mark every unsafe expression.
 let wrapperSwift = strictSwift + [.strictMemorySafety()]
+/// `make fuzz` sets BERTH_FUZZ: every executable then links libFuzzer's `main` (see the harnesses at the end).
+let isFuzzing = Context.environment["BERTH_FUZZ"] != nil
 
 let package = Package(
     name: "berth",
@@ -35,7 +37,13 @@ let package = Package(
         // QuickJS's one wrapper, the folder-confined module loader and the inspector: what `validate` needs.
         .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthFolder", "CQuickJS"], swiftSettings: wrapperSwift),
         // The handler runtime (globals, conn, ctx, ctx.shared's binding) over BerthJS: what `serve` adds.
-        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], swiftSettings: strictSwift),
+        // Its JavaScript (js/*.js) is built in as QuickJS bytecode by the EmbedRuntimeJS plugin's CompileRuntimeJS.
+        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], exclude: ["js"],
+                swiftSettings: strictSwift, plugins: ["EmbedRuntimeJS"]),
+        .executableTarget(name: "CompileRuntimeJS", dependencies: ["BerthJS"], path: "Sources/CompileRuntimeJS",
+                          swiftSettings: strictSwift + (isFuzzing ? [.define("BERTH_FUZZ")] : [])),
+        .plugin(name: "EmbedRuntimeJS", capability: .buildTool(), dependencies: ["CompileRuntimeJS"],
+                path: "Sources/EmbedRuntimeJS"),
         .target(name: "BerthTLS", dependencies: ["BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthFolder", "BerthJS", "BerthTLS"],
                 swiftSettings: strictSwift),
@@ -68,7 +76,7 @@ let package = Package(
 
 /// The libFuzzer harnesses (Tests/Fuzz, README "Fuzzing"), declared only when `make fuzz` sets BERTH_FUZZ: they have no
 /// `main`, so they link only with `--sanitize fuzzer` (libFuzzer brings it), which the ordinary build does not use.
-if Context.environment["BERTH_FUZZ"] != nil {
+if isFuzzing {
     let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzManifest", ["BerthPlan", "BerthCompiler"]),
         ("FuzzHandlerFileName", ["BerthPlan", "BerthCompiler"]),

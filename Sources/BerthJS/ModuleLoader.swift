@@ -15,8 +15,10 @@ package final class ModuleLoader: JSModuleHost {
         Builtin(name: "node:buffer", aliases: ["buffer"], exports: ["Buffer", "default"]),
         Builtin(name: "node:events", aliases: ["events"], exports: ["EventEmitter", "once", "on", "default"]),
     ]
+    /// The prefix of berth's own module names (its runtime's, the stand-ins below): no handler may import one.
+    package static let internalPrefix = "berth:"
     /// The empty module every failed import resolves to; a graph that contains it is never linked.
-    package static let unresolvedName = "berth:unresolved"
+    package static let unresolvedName = internalPrefix + "unresolved"
 
     /// What one file of the folder became in the context.
     package final class Record {
@@ -289,6 +291,12 @@ package final class ModuleLoader: JSModuleHost {
         let quoted = "'\(specifier)' (imported by \(importer.relativePath))"
         if let builtin = Self.builtins.first(where: { $0.name == specifier || $0.aliases.contains(specifier) }) {
             return .builtin(builtin.name)
+        }
+        if specifier.hasPrefix(Self.internalPrefix) {
+            return .problem(
+                .unknownBuiltin,
+                "cannot import \(quoted): berth's own modules are internal to its handler runtime; handlers can only "
+                    + "import files of the folder by relative path ('./x.js') and node:buffer / node:events")
         }
         if specifier.hasPrefix("/") || specifier.hasPrefix("file:") {
             return .problem(

@@ -1,5 +1,5 @@
 import BerthJS
-/// The native functions the globals script gets on its `host` object, by number: only what JavaScript cannot do
+/// The native functions the runtime's JavaScript imports from `berth:host`, by number: only what JavaScript cannot do
 /// itself (the host's clock, timers and sockets, printing, randomness, UTF-8 at native speed, reporting faults).
 enum NativeFunction: Int32, CaseIterable {
     case print, now, randomFill, scheduleTimer, scheduleImmediate, cancelTimer

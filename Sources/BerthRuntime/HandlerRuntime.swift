@@ -29,11 +29,11 @@ package final class HandlerRuntime {
     private(set) var host: (any HandlerHost)?
     private var loader: ModuleLoader?
     private(set) var context: JSContext?
-    /// Buffer's class and Uint8Array's constructor, registered by the globals script before anything uses them.
+    /// Buffer's class and Uint8Array's constructor, registered by buffer.js before anything uses them.
     var bufferClasses: BufferClasses?
     /// The structured-clone codec, made with the globals.
     var cloner: StructuredClone?
-    /// The store's subscriptions made through ctx.shared.subscribe, by the globals script's subscription number, with
+    /// The store's subscriptions made through ctx.shared.subscribe, by shared.js's subscription number, with
     /// the connection whose work their deliveries are.
     var sharedSubscriptions: [Int: (id: SharedStoreSubscriptionID, channel: String, owner: WorkOwner?)] = [:]
     /// The ctx.shared operations the store answers later, by request, with the promise each one returned.
@@ -90,12 +90,12 @@ package final class HandlerRuntime {
         let context = JSContext(runtime: JSRuntime(memoryLimit: heapLimit, stackBudget: Self.stackBudget))
         self.context = context
         context.nativeHost = self
+        try installGlobals(in: context)
         loader = ModuleLoader(
             folder: HandlerFolder(folder), context: context, budget: ModuleBudget(heapLimit: heapLimit)
         ) { [weak self] context, module in
             self?.initializeBuiltin(module, in: context) ?? false
         }
-        try installGlobals(in: context)
         try evaluate(entry: entry, in: context)
     }
 
@@ -108,26 +108,22 @@ package final class HandlerRuntime {
 
     // MARK: Loading
 
+    /// Evaluates berth's own modules (RuntimeModules), before the handler's loader exists, and keeps their hooks.
     private func installGlobals(in context: JSContext) throws(HandlerLoadError) {
-        // berth's own script runs unbudgeted: it is finite, and a slow machine (or AddressSanitizer on a busy one)
+        // berth's own modules run unbudgeted: they are finite, and a slow machine (or AddressSanitizer on a busy one)
         // must not fail a handler before any of its code ran.
         context.runtime.enter()
-        let function: JSRef
+        let hooks: JSRef
         do {
-            function = try context.evaluateScript(GlobalsScript.source, name: GlobalsScript.name)
+            hooks = try RuntimeModules.evaluate(in: context) { context, host in
+                NativeFunction.allCases.allSatisfy { native in
+                    let made = context.newNativeFunction(
+                        name: native.name, length: native.length, function: native.rawValue)
+                    return context.setModuleExport(host, native.name, made)
+                }
+            }
         } catch {
             throw HandlerLoadError("\(name): the handler globals did not load: \(error.description)")
-        }
-        let hostObject = context.newObject()
-        for native in NativeFunction.allCases {
-            let made = context.newNativeFunction(name: native.name, length: native.length, function: native.rawValue)
-            context.set(hostObject, native.name, made)
-        }
-        var call = JSCall(context)
-        call.append(hostObject)
-        let hooks = call.call(function)
-        if hooks.isException {
-            throw HandlerLoadError("\(name): the handler globals did not load: \(context.takeException().description)")
         }
         guard let intrinsics = hooks.property("clone") else { preconditionFailure("the globals returned no clone") }
         cloner = StructuredClone(context: context, intrinsics: intrinsics)
@@ -223,8 +219,8 @@ package final class HandlerRuntime {
         module = exports
     }
 
-    /// Sets the exports of node:buffer or node:events, as the loader declared them, from the globals script's
-    /// `modules`, when a module imports one.
+    /// Sets the exports of node:buffer or node:events, as the loader declared them, from hooks.js's `modules`, when a
+    /// module imports one.
     private func initializeBuiltin(_ builtin: JSModule, in context: JSContext) -> Bool {
         let name = context.name(of: builtin)
         guard let globals, let declared = ModuleLoader.builtins.first(where: { $0.name == name }),
@@ -693,7 +689,7 @@ package final class HandlerRuntime {
     }
 }
 
-/// The hooks the globals script returns, one JS function per broker event; freed before the context.
+/// The exports of the runtime's hooks.js, one JS function per broker event; freed before the context.
 final class GlobalsHooks {
     let modules: JSRef
     let createContext: JSRef
@@ -714,7 +710,7 @@ final class GlobalsHooks {
     init(_ hooks: borrowing JSRef) {
         func hook(_ name: String) -> JSRef {
             guard let value = hooks.property(name), value.isObject else {
-                preconditionFailure("the globals script returned no \(name)")
+                preconditionFailure("hooks.js exports no \(name)")
             }
             return value
         }

@@ -546,6 +546,16 @@ struct ModuleInspectorTests {
         #expect(problem.column == 15)
     }
 
+    /// validate refuses what the runtime refuses (RuntimeModulesTests): berth's own modules are not for handlers.
+    @Test(arguments: ["berth:host", "berth:buffer.js"])
+    func berthsOwnModulesAreRefused(specifier: String) throws {
+        let inspection = try inspect(
+            "a.tcp.1.port.js",
+            in: ["a.tcp.1.port.js": "import x from '\(specifier)';\nexport function handle() {}\n"])
+        #expect(inspection.problems.map(\.kind) == [.unknownBuiltin])
+        #expect(inspection.problems.first?.message.contains("berth's own modules are internal") == true)
+    }
+
     @Test func aBareSpecifierNamingAFileSuggestsTheRelativePath() throws {
         let inspection = try inspect(
             "a.tcp.1.port.js",

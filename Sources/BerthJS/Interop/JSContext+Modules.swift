@@ -48,6 +48,33 @@ extension JSContext {
         return value
     }
 
+    /// Compiles `source` as `compileModule` does and returns the module's QuickJS bytecode, debug information (file
+    /// name, line numbers) included; `readModule` makes the module again in a context of the same QuickJS build.
+    package func compileModuleBytecode(_ source: [UInt8], name: String) throws(JSError) -> [UInt8] {
+        let module = try compileModuleValue(source, name: name)
+        var size = 0
+        guard let bytes = unsafe JS_WriteObject(raw, &size, module.raw, JS_WRITE_OBJ_BYTECODE) else {
+            throw takeException()
+        }
+        defer { unsafe js_free(raw, bytes) }
+        return unsafe Array(UnsafeBufferPointer(start: bytes, count: size))
+    }
+
+    /// Makes the module that `compileModuleBytecode` wrote, and resolves its imports through `moduleHost` as
+    /// `compileModule` does; a malformed input throws.
+    package func readModule(_ bytecode: [UInt8]) throws(JSError) -> JSModule {
+        let result: JSValue = unsafe bytecode.withUnsafeBufferPointer { buffer in
+            unsafe JS_ReadObject(raw, buffer.baseAddress, buffer.count, JS_READ_OBJ_BYTECODE)
+        }
+        let value = unsafe JSRef(taking: result, in: raw)
+        if value.isException { throw takeException() }
+        guard unsafe cqjs_tag(value.raw) == JS_TAG_MODULE else {
+            throw JSError(name: "TypeError", message: "the bytecode is not a module")
+        }
+        if unsafe JS_ResolveModule(raw, value.raw) < 0 { throw takeException() }
+        return unsafe JSModule(raw: cqjs_module_def(value.raw))
+    }
+
     /// The name QuickJS knows `module` by (for file modules, the path the loader gave it).
     package func name(of module: JSModule) -> String {
         let atom = unsafe JS_GetModuleName(raw, module.raw)

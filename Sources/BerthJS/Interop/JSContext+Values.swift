@@ -50,23 +50,7 @@ extension JSContext {
         unsafe JSRef(taking: cqjs_throw_range_error(raw, message), in: raw)
     }
 
-    // MARK: Scripts and modules
-
-    /// Runs `source` as a strict-mode script named `name` (the name stack traces show) and returns its completion
-    /// value.
-    package func evaluateScript(_ source: String, name: String) throws(JSError) -> JSRef {
-        var text = Array(source.utf8)
-        let count = text.count
-        text.append(0)  // JS_Eval requires input[length] == 0
-        let result: JSValue = unsafe text.withUnsafeBufferPointer { buffer in
-            unsafe buffer.withMemoryRebound(to: CChar.self) { chars in
-                unsafe JS_Eval(raw, chars.baseAddress, count, name, cqjs_eval_strict_script())
-            }
-        }
-        let value = unsafe JSRef(taking: result, in: raw)
-        if value.isException { throw takeException() }
-        return value
-    }
+    // MARK: Modules
 
     /// Links and evaluates `module` with everything it imports (each module runs once per context). The result is
     /// the promise of the evaluation (top-level await settles it), or the exception marker with the exception pending.

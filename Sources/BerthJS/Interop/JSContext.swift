@@ -6,7 +6,7 @@ internal import CQuickJS
     package let runtime: JSRuntime
     package let raw: OpaquePointer
     /// Answers QuickJS's module requests (normalize a specifier, load a module); weak: the host owns the context.
-    weak var moduleHost: (any JSModuleHost)?
+    package weak var moduleHost: (any JSModuleHost)?
     /// Runs the functions made by `newNativeFunction`; weak: the host owns the context.
     package weak var nativeHost: (any JSNativeHost)?
     /// Initializers of the C modules made by `newCModule`, keyed by their module definition.

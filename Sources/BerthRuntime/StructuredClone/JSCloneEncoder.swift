@@ -256,7 +256,7 @@ struct JSCloneEncoder {
         for byte in magnitude { writer.byte(byte) }
     }
 
-    /// Calls a clone helper of the globals script with `value` (and a small number).
+    /// Calls a clone helper of clone.js with `value` (and a small number).
     private func call(_ function: borrowing JSRef, _ value: borrowing JSRef, _ number: Int? = nil) throws(Failure)
         -> JSRef
     {

@@ -11,13 +11,13 @@ enum CloneClass: Hashable {
 }
 
 /// One runtime's structured-clone codec: QuickJS values to the bytes of docs/clone-format.md and back, with the
-/// intrinsics the globals script captured for it before any handler code ran. `structuredClone` and `ctx.shared`
+/// intrinsics clone.js captured for it before any handler code ran. `structuredClone` and `ctx.shared`
 /// both go through it. Must go before its context.
 final class StructuredClone {
     let context: JSContext
     /// What each QuickJS class id is, at the id (built-in class ids are small); nil for the ones not listed.
     private let classes: [CloneClass?]
-    /// The key of the mark on berth's host objects (GlobalsScript's `kHostObject`).
+    /// The key of the mark on berth's host objects (core.js's `kHostObject`).
     let brand: JSPropertyKey
     let lengthKey: JSPropertyKey
     /// Storage an encode or decode borrows and gives back emptied, so the common small value allocates little.
@@ -46,7 +46,7 @@ final class StructuredClone {
     let missingValue: JSRef
     let cloneWithOptions: JSRef
 
-    /// Reads the globals script's `clone` hook; a missing piece is a bug in the script.
+    /// Reads hooks.js's `clone` export; a missing piece is a bug in clone.js.
     init(context: JSContext, intrinsics: borrowing JSRef) {
         self.context = context
         func required(_ value: consuming JSRef?, _ name: String) -> JSRef {

@@ -18,7 +18,6 @@ static inline JSValue cqjs_module_value(JSContext *ctx, JSModuleDef *m) {
 
 // The eval and property-enumeration flags are macros built with shifts; named functions keep the bit math in C.
 static inline int cqjs_eval_module_compile_only(void) { return JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY; }
-static inline int cqjs_eval_strict_script(void) { return JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_STRICT; }
 static inline int cqjs_gpn_strings(void) { return JS_GPN_STRING_MASK; }
 static inline int cqjs_gpn_enumerable_strings(void) { return JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY; }
 // JS_PROP_C_W_E is a macro too: the flags of an ordinary data property (CreateDataProperty's).
