@@ -3,10 +3,10 @@ package import BerthStore
 
 /// `structuredClone` and ctx.shared's native side: values cross as clone-format bytes, encoded before anything is
 /// stored or published (so a DataCloneError leaves the store as it was) and decoded afresh for every reader. A store
-/// answer given at once is returned as is (the globals script wraps it in a promise); for an answer that comes later
+/// answer given at once is returned as is (js/shared.js wraps it in a promise); for an answer that comes later
 /// the native returns a pending promise, which `sharedStore(answered:with:)` settles.
 extension HandlerRuntime: SharedStoreClient {
-    /// Runs the natives behind `structuredClone` and ctx.shared (the globals script's `host.structuredClone`, …).
+    /// Runs the natives behind `structuredClone` and ctx.shared (exported by `berth:host` to js/shared.js, …).
     func callCloneNative(_ native: NativeFunction, _ arguments: borrowing JSNativeArguments, in context: JSContext)
         -> JSRef
     {
@@ -35,7 +35,7 @@ extension HandlerRuntime: SharedStoreClient {
         default:
             break
         }
-        // The globals script makes ctx.shared only with a store, and checks that keys and channels are strings.
+        // js/shared.js makes ctx.shared only with a store, and checks that keys and channels are strings.
         guard let store, let name = arguments.string(0) else {
             return context.throwTypeError("ctx.shared is not available")
         }

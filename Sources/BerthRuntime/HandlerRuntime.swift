@@ -276,7 +276,7 @@ package final class HandlerRuntime {
         runLifecycle(.close)
     }
 
-    /// The two calls the broker awaits, `open(ctx)` and `close(ctx)`; the number is what the globals script passes
+    /// The two calls the broker awaits, `open(ctx)` and `close(ctx)`; the number is what hooks.js passes
     /// back to `settle`.
     enum LifecycleStage: Int {
         case open, close
@@ -648,7 +648,7 @@ package final class HandlerRuntime {
         }
     }
 
-    /// Called by the globals script (through `settle`) when the promise of open() or close() settles.
+    /// Called from hooks.js (through the native `settle`) when the promise of open() or close() settles.
     func settle(_ stage: LifecycleStage, outcome: DispatchOutcome) {
         if let waiting = takeCompletion(of: stage) { readyCompletions.append((waiting, outcome)) }
     }

@@ -68,19 +68,29 @@ import Testing
     }
 
     /// Tiny entries up to a 16 MiB bound grow the process by less than twice the bound (counting encoded bytes, they
-    /// grew it by 12 times).
+    /// grew it by 12 times). The process's RSS also holds what tests running meanwhile allocate, so a fill that
+    /// measures over the bound is tried again, up to three times: the regression measures over it every time.
     @Test func aBoundFilledWithTinyEntriesBoundsResidentMemory() throws {
         let bound = 16 << 20
-        let (store, _) = makeStore(maxBytes: bound)
-        let before = try Self.residentBytes()
-        var index = 0
-        while index < 4_000_000, (try? store.set("k\(index)", Self.encoderBuffer([1, 2, UInt8(index & 0xff)]))) != nil {
-            index += 1
+        var growths: [Int] = []
+        // Every store stays alive to the end: a fill into memory a freed store left resident would measure nothing.
+        var stores: [InProcessSharedStore] = []
+        defer { withExtendedLifetime(stores) {} }
+        for _ in 0..<3 {
+            let (store, _) = makeStore(maxBytes: bound)
+            let before = try Self.residentBytes()
+            var index = 0
+            while index < 4_000_000,
+                (try? store.set("k\(index)", Self.encoderBuffer([1, 2, UInt8(index & 0xff)]))) != nil
+            {
+                index += 1
+            }
+            growths.append(try Self.residentBytes() - before)
+            #expect(index < 4_000_000 && store.usedBytes <= bound)
+            stores.append(store)
+            if growths.last! < 2 * bound { break }
         }
-        let growth = try Self.residentBytes() - before
-        #expect(index < 4_000_000 && store.usedBytes <= bound)
-        #expect(growth < 2 * bound, "\(index) entries grew the process by \(growth >> 20) MiB")
-        withExtendedLifetime(store) {}
+        #expect(growths.last! < 2 * bound, "filling the store grew the process by \(growths.map { $0 >> 20 }) MiB")
     }
 
     /// A value as the structured-clone encoder hands it over: in a buffer that reserved 64 bytes.

@@ -114,7 +114,7 @@ extension JSContext {
         unsafe JS_DefinePropertyValueUint32(raw, object.raw, index, value.release(), cqjs_prop_enumerable_data()) >= 0
     }
 
-    /// Element `index` of an array made by this codec or by a helper of the globals script (no getters run).
+    /// Element `index` of an array made by this codec or by a helper of the runtime's js/clone.js (no getters run).
     package func element(_ array: borrowing JSRef, _ index: Int) -> JSRef {
         unsafe JSRef(taking: JS_GetPropertyUint32(raw, array.raw, UInt32(index)), in: raw)
     }
