@@ -3,6 +3,12 @@ import BerthStore
 import Foundation
 
 /// The serve stage: one process, one libuv loop, every listening socket. Runs until SIGTERM/SIGINT and a drain.
+///
+/// Its parts: this module's `Loop/` (the libuv wrappers: loop, TCP/UDP sockets, timers, signals), `Screening/` (who
+/// may connect, how many, how fast) and `Dispatch/HandlerInstance` (one endpoint: its socket and its handler); the
+/// handler's runtime is BerthRuntime's `HandlerRuntime`, reached only through the `HandlerHost` contract (typed ids,
+/// bytes lent for a call); `ctx.shared` is BerthStore's `SharedStore` protocol, of which `InProcessSharedStore` is
+/// the one made here.
 package final class Broker {
     /// How `run()` ended: stopped by a signal, or failed because nothing could be served (or, with `--strict`, one
     /// endpoint could not start); the reason is logged.
