@@ -35,10 +35,13 @@ let package = Package(
         // The handler folder's files, opened only beneath its descriptor: every reader of the folder goes through it.
         .target(name: "BerthFolder", swiftSettings: wrapperSwift),
         // QuickJS's one wrapper, the folder-confined module loader and the inspector: what `validate` needs.
-        .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthFolder", "CQuickJS"], swiftSettings: wrapperSwift),
+        // The structured-clone format: how ctx.shared's values and structuredClone's copies are bytes (docs/clone-format.md).
+        .target(name: "BerthClone", swiftSettings: strictSwift),
+        .target(name: "BerthJS", dependencies: ["BerthPlan", "BerthFolder", "BerthClone", "CQuickJS"],
+                swiftSettings: wrapperSwift),
         // The handler runtime (globals, conn, ctx, ctx.shared's binding) over BerthJS: what `serve` adds.
         // Its JavaScript (js/*.js) is built in as QuickJS bytecode by the EmbedRuntimeJS plugin's CompileRuntimeJS.
-        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthJS", "BerthStore"], exclude: ["js"],
+        .target(name: "BerthRuntime", dependencies: ["BerthPlan", "BerthClone", "BerthJS", "BerthStore"], exclude: ["js"],
                 swiftSettings: strictSwift, plugins: ["EmbedRuntimeJS"]),
         .executableTarget(name: "CompileRuntimeJS", dependencies: ["BerthJS"], path: "Sources/CompileRuntimeJS",
                           swiftSettings: strictSwift + (isFuzzing ? [.define("BERTH_FUZZ")] : [])),
@@ -55,10 +58,11 @@ let package = Package(
         .target(name: "BerthTestSupport", dependencies: ["BerthPlan"], path: "Tests/BerthTestSupport",
                 swiftSettings: strictSwift),
         .testTarget(name: "BerthPlanTests", dependencies: ["BerthPlan", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthCloneTests", dependencies: ["BerthClone"], swiftSettings: strictSwift),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"], swiftSettings: strictSwift),
         .testTarget(name: "BerthFolderTests", dependencies: ["BerthFolder", "BerthTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "BerthJSTests", dependencies: ["BerthJS", "BerthTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthJS", "BerthStore", "BerthTestSupport"],
+        .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthJS", "BerthClone", "BerthStore", "BerthTestSupport"],
                     swiftSettings: strictSwift),
         // The test targets that run the `berth` executable (BerthBinary, ServeProcess: BerthBrokerTests, BerthCLITests)
         // depend on it, so SwiftPM builds it with them and they never run a stale one.
@@ -81,7 +85,7 @@ if isFuzzing {
         ("FuzzManifest", ["BerthPlan", "BerthCompiler"]),
         ("FuzzHandlerFileName", ["BerthPlan", "BerthCompiler"]),
         ("FuzzIPPrefix", ["BerthPlan"]),
-        ("FuzzCloneReader", ["BerthStore"]),
+        ("FuzzCloneReader", ["BerthClone"]),
         ("FuzzJSClone", ["BerthRuntime", "BerthPlan", "BerthStore"]),
     ]
     package.targets += harnesses.map {

@@ -1,3 +1,4 @@
+import BerthClone
 import BerthJS
 
 /// berth's own modules, the handler globals (Sources/BerthRuntime/js, built in as QuickJS bytecode by the
@@ -62,17 +63,7 @@ final class RuntimeModules: JSModuleHost {
         text.withUTF8Buffer { utf8 in
             var bytes: [UInt8] = []
             bytes.reserveCapacity(utf8.count)
-            var index = 0
-            while index < utf8.count {
-                let lead = utf8[index]
-                if lead < 0x80 {
-                    bytes.append(lead)
-                    index += 1
-                } else {
-                    bytes.append((lead & 0x1F) << 6 | (utf8[index + 1] & 0x3F))
-                    index += 2
-                }
-            }
+            WTF8.appendLatin1(of: UnsafeRawBufferPointer(utf8), to: &bytes)
             return bytes
         }
     }

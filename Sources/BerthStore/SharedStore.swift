@@ -67,18 +67,24 @@ package struct SharedStoreReply {
 package struct SharedStoreRequestID: Hashable, Sendable {
     package var rawValue: Int
     package init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// Hashes as the Int it wraps does, by Int's one-word fast path (a dictionary key on the per-message path).
+    package func _rawHashValue(seed: Int) -> Int { rawValue._rawHashValue(seed: seed) }
 }
 
 /// Identifies one `subscribe` call, for unsubscribe.
 package struct SharedStoreSubscriptionID: Hashable, Sendable {
     package var rawValue: Int
     package init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// Hashes as the Int it wraps does, by Int's one-word fast path (a dictionary key on the per-message path).
+    package func _rawHashValue(seed: Int) -> Int { rawValue._rawHashValue(seed: seed) }
 }
 
 /// Identifies the handler that owns subscriptions, so they all go when it unloads.
 package struct SharedStoreOwnerID: Hashable, Sendable {
     package var rawValue: Int
     package init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// Hashes as the Int it wraps does, by Int's one-word fast path (a dictionary key on the per-message path).
+    package func _rawHashValue(seed: Int) -> Int { rawValue._rawHashValue(seed: seed) }
 }
 
 /// Who is publishing or subscribing: a handler and, when it happens while one of its connections' events is handled,

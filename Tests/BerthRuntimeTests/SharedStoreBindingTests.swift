@@ -2,6 +2,7 @@ import BerthPlan
 import BerthStore
 import Testing
 
+import BerthClone
 import BerthJS
 @testable import BerthRuntime
 

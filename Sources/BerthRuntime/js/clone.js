@@ -1,4 +1,4 @@
-// `structuredClone`, and what the native structured-clone codec (StructuredClone/) needs from JavaScript: the
+// `structuredClone`, and what the native structured-clone codec (BerthJS/StructuredClone/) needs from JavaScript: the
 // intrinsics it calls for the kinds only they can read or make, captured before handler code runs.
 import { detachArrayBuffer as hostDetachArrayBuffer, structuredClone as hostStructuredClone } from 'berth:host';
 import { ObjectDefineProperty, brandHostObject, defineGlobal, kHostObject, resolvedPromise } from './core.js';

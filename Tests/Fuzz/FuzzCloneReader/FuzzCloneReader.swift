@@ -1,4 +1,4 @@
-import BerthStore
+import BerthClone
 
 /// libFuzzer's entry: any bytes read through CloneReader give values or a FormatError, never a crash; a string's two
 /// readings (UTF-16 units and WTF-8) agree; and any UTF-16 code units, lone surrogates included, survive CloneWriter

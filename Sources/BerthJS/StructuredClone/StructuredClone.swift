@@ -1,6 +1,4 @@
-import BerthJS
-import BerthStore
-
+import BerthClone
 /// What the codec makes of an object, found by its QuickJS class id.
 enum CloneClass: Hashable {
     case object, array, error, date, regexp, map, set, arrayBuffer
@@ -13,7 +11,7 @@ enum CloneClass: Hashable {
 /// One runtime's structured-clone codec: QuickJS values to the bytes of docs/clone-format.md and back, with the
 /// intrinsics clone.js captured for it before any handler code ran. `structuredClone` and `ctx.shared`
 /// both go through it. Must go before its context.
-final class StructuredClone {
+package final class StructuredClone {
     let context: JSContext
     /// What each QuickJS class id is, at the id (built-in class ids are small); nil for the ones not listed.
     private let classes: [CloneClass?]
@@ -43,11 +41,11 @@ final class StructuredClone {
     let makeError: JSRef
     let dataCloneError: JSRef
     let plainError: JSRef
-    let missingValue: JSRef
-    let cloneWithOptions: JSRef
+    package let missingValue: JSRef
+    package let cloneWithOptions: JSRef
 
     /// Reads hooks.js's `clone` export; a missing piece is a bug in clone.js.
-    init(context: JSContext, intrinsics: borrowing JSRef) {
+    package init(context: JSContext, intrinsics: borrowing JSRef) {
         self.context = context
         func required(_ value: consuming JSRef?, _ name: String) -> JSRef {
             guard let value, !value.isUndefined else { preconditionFailure("the clone intrinsics lack \(name)") }
@@ -117,7 +115,7 @@ final class StructuredClone {
 
     /// The clone-format bytes of `value`; nil with an exception pending: a DataCloneError for what cannot be cloned,
     /// a RangeError for nesting deeper than the stack allows, or what a getter threw.
-    func encode(_ value: borrowing JSRef) -> [UInt8]? {
+    package func encode(_ value: borrowing JSRef) -> [UInt8]? {
         var encoder = JSCloneEncoder(self)
         do {
             try encoder.encode(value)
@@ -135,7 +133,7 @@ final class StructuredClone {
 
     /// A new copy, in this context, of the value `bytes` hold; the exception marker when it cannot be made: corrupt
     /// bytes are a DataCloneError, and the heap limit applies to what is made.
-    func decode(_ bytes: [UInt8]) -> JSRef {
+    package func decode(_ bytes: [UInt8]) -> JSRef {
         do {
             var decoder = try JSCloneDecoder(self, bytes)
             defer { decoder.finish() }
@@ -152,13 +150,13 @@ final class StructuredClone {
     }
 
     /// Throws `new DOMException(message, 'DataCloneError')` and returns the exception marker.
-    func throwDataCloneError(_ message: String) -> JSRef { throwResult(of: dataCloneError, message) }
+    package func throwDataCloneError(_ message: String) -> JSRef { throwResult(of: dataCloneError, message) }
 
     /// Throws `new Error(message)` (with a stack) and returns the exception marker.
-    func throwError(_ message: String) -> JSRef { throwResult(of: plainError, message) }
+    package func throwError(_ message: String) -> JSRef { throwResult(of: plainError, message) }
 
     /// Throws the error a helper makes (from `message`, when given) and returns the exception marker.
-    func throwResult(of helper: borrowing JSRef, _ message: String? = nil) -> JSRef {
+    package func throwResult(of helper: borrowing JSRef, _ message: String? = nil) -> JSRef {
         var call = JSCall(context)
         if let message { call.append(context.string(message)) }
         let error = call.call(helper)

@@ -100,17 +100,7 @@ package struct CloneWriter {
                 return
             }
             bytes.reserveCapacity(bytes.count + count)
-            index = 0
-            while index < wtf8.count {
-                let byte = wtf8[index]
-                if byte < 0x80 {
-                    bytes.append(byte)
-                    index += 1
-                } else {
-                    bytes.append((byte & 0x1F) << 6 | wtf8[index + 1] & 0x3F)
-                    index += 2
-                }
-            }
+            WTF8.appendLatin1(of: wtf8, to: &bytes)
         }
     }
 

@@ -1,6 +1,4 @@
-import BerthJS
-import BerthStore
-
+import BerthClone
 /// Writes one QuickJS value in the clone format, depth-first, as the HTML structured-clone algorithm serializes:
 /// each object gets the next number when its tag is written (before its contents) and a later occurrence of it is
 /// written as a reference, so shared and circular references survive. Every numbered object is held until the end,

@@ -1,6 +1,4 @@
-import BerthJS
-import BerthStore
-
+import BerthClone
 /// Makes fresh values in a context from the clone format, numbering objects in the order the encoder did. Anything
 /// inconsistent in the bytes (an unknown tag, a count past the end, a reference to nothing, trailing bytes) is
 /// `.corrupt`, never a crash; what QuickJS itself refuses (a view past its buffer, the heap limit) is an exception.

@@ -49,6 +49,21 @@ package enum WTF8 {
         return units
     }
 
+    /// Appends the Latin-1 bytes of `utf8`, text whose every scalar is below U+0100 (one byte below U+0080, two above).
+    package static func appendLatin1(of utf8: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
+        var index = 0
+        while index < utf8.count {
+            let lead = unsafe utf8[index]
+            if lead < 0x80 {
+                bytes.append(lead)
+                index += 1
+            } else {
+                bytes.append(unsafe (lead & 0x1F) << 6 | utf8[index + 1] & 0x3F)
+                index += 2
+            }
+        }
+    }
+
     /// Appends the WTF-8 form of `units`: a high surrogate followed by a low one is one 4-byte character, any other
     /// surrogate takes 3 bytes.
     package static func append(_ units: some Collection<UInt16>, to bytes: inout [UInt8]) {

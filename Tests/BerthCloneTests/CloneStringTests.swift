@@ -1,4 +1,4 @@
-import BerthStore
+import BerthClone
 import Testing
 
 /// Strings in the clone format: the one-byte and UTF-16 forms, and the WTF-8 conversions QuickJS strings go through.
