@@ -7,14 +7,15 @@ internal import CQuickJS
     package let raw: OpaquePointer
     /// Answers QuickJS's module requests (normalize a specifier, load a module); weak: the host owns the context.
     package weak var moduleHost: (any JSModuleHost)?
-    /// Runs the functions made by `newNativeFunction`; weak: the host owns the context.
-    package weak var nativeHost: (any JSNativeHost)?
+    /// Runs the functions made by `newNativeFunction`; weak: the host owns the context. Read once per native call, and
+    /// like `unhandledRejections` never held across one: unchecked as `JSRuntime.deadline` is, and for the same reason.
+    @exclusivity(unchecked) package weak var nativeHost: (any JSNativeHost)?
     /// Initializers of the C modules made by `newCModule`, keyed by their module definition.
     package var cModuleInitializers: [JSModule: (JSContext, JSModule) -> Bool] = [:]
     /// The C module whose missing export stops `linkedNamespace(of:)` after linking; made on first use.
     package var linkBarrier: JSModule?
     /// Promises rejected while no handler was attached, oldest first; one that gets a handler later leaves the list.
-    private var unhandledRejections: [UnhandledRejection] = []
+    @exclusivity(unchecked) private var unhandledRejections: [UnhandledRejection] = []
 
     package init(runtime: JSRuntime) {
         guard let raw = unsafe JS_NewContext(runtime.raw) else {

@@ -15,9 +15,12 @@ internal import Glibc
     /// How many `withoutMemoryLimit` calls are running.
     private var liftDepth = 0
     /// Monotonic instant (CLOCK_MONOTONIC, nanoseconds) after which running JavaScript is interrupted; nil: never.
-    private var deadline: UInt64?
+    /// This and `wasInterrupted` are set and read once per dispatch from the runtime's module, where the optimizer
+    /// cannot prove their accesses apart (a dynamic exclusivity check each, 250 instructions per echo round trip with
+    /// `JSContext`'s two); they are loop-confined scalars that no access holds across a call.
+    @exclusivity(unchecked) private var deadline: UInt64?
     /// Set when the interrupt handler stopped JavaScript since the last `arm`; cleared by `arm`.
-    package private(set) var wasInterrupted = false
+    @exclusivity(unchecked) package private(set) var wasInterrupted = false
 
     /// `memoryLimit` bounds QuickJS's heap (allocation failures become `InternalError: out of memory`); `stackBudget`
     /// bounds its recursion (the parser and interpreter throw "stack overflow" instead of overrunning the stack).
