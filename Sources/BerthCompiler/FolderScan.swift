@@ -42,7 +42,7 @@ struct FolderScan {
         var scan = FolderScan(folder: folder)
         for (name, type) in listing where !isIgnored(name) {
             if name == manifestName { scan.hasManifest = true; continue }
-            if name.hasSuffix(HandlerFileName.suffix) {
+            if HandlerFileName.hasEntrySuffix(name) {
                 scan.entries.append(Entry(fileName: name, kind: classify(name, type: type, in: folder)))
             } else if type == .directory {
                 scan.collectNested(directory: name, depth: 1)
@@ -69,7 +69,7 @@ struct FolderScan {
             let relative = directory + "/" + name
             if type == .directory {
                 collectNested(directory: relative, depth: depth + 1)
-            } else if name.hasSuffix(HandlerFileName.suffix) {
+            } else if HandlerFileName.hasEntrySuffix(name) {
                 nestedEntries.append(relative)
             }
         }

@@ -12,6 +12,12 @@ package struct HandlerFileName: Hashable, Sendable {
 
     package static let suffix = ".port.js"
 
+    /// Whether `fileName` ends in ".port.js", byte for byte. String's own `hasSuffix` compares grapheme clusters, so
+    /// a character that joins the dot after it (U+070F, a prepended mark) hid the suffix from it.
+    package static func hasEntrySuffix(_ fileName: String) -> Bool {
+        fileName.utf8.reversed().starts(with: suffix.utf8.reversed())
+    }
+
     /// A parsed name, or every grammar problem of the name (problems are diagnostics, not thrown errors).
     package enum ParseResult: Hashable, Sendable {
         case valid(HandlerFileName)
@@ -26,9 +32,10 @@ package struct HandlerFileName: Hashable, Sendable {
     /// Parses from the right, as DESIGN.md says: port, then transport, then whatever is left is the name.
     /// Returns every grammar problem at once, so one rename fixes the file.
     package static func parse(_ fileName: String) -> ParseResult {
-        precondition(fileName.hasSuffix(suffix), "only *.port.js names are parsed")
+        precondition(hasEntrySuffix(fileName), "only *.port.js names are parsed")
         let location = SourceLocation(file: fileName)
-        let stem = fileName.dropLast(suffix.count)
+        // The suffix is ASCII, so cutting its bytes off leaves whole characters.
+        let stem = Substring(String(decoding: fileName.utf8.dropLast(suffix.utf8.count), as: UTF8.self))
         // Split on bytes when the name is ASCII (nearly always), where bytes and characters agree, at a tenth the cost.
         var tokens = stem.utf8.allSatisfy({ $0 < 0x80 })
             ? stem.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)

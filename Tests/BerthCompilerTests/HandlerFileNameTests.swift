@@ -1,5 +1,6 @@
 import BerthCompiler
 import BerthPlan
+import BerthTestSupport
 import Testing
 
 @Suite struct HandlerFileNameTests {
@@ -43,6 +44,22 @@ import Testing
         #expect(matching.count == 1, "\(file): \(problems.map(\.code.rawValue))")
         #expect(matching.first?.hint?.contains(hintFragment) == true, "\(file): \(matching.first?.hint ?? "no hint")")
         #expect(matching.first?.location == SourceLocation(file: file))
+    }
+
+    /// U+070F joins the dot after it into one Character, which hid ".port.js" from String.hasSuffix: parse's
+    /// precondition then stopped the process (found by FuzzHandlerFileName; seed prepended-mark-before-suffix).
+    @Test func aMarkJoiningTheDotDoesNotHideTheSuffix() throws {
+        let name = "0\u{070F}.port.js"
+        #expect(!name.hasSuffix(HandlerFileName.suffix) && HandlerFileName.hasEntrySuffix(name))
+        guard case .invalid(let problems) = HandlerFileName.parse(name) else {
+            Issue.record("\(name) parsed as an entry")
+            return
+        }
+        #expect(!problems.isEmpty)
+        let folder = try TemporaryFolder()
+        try folder.write([name: tcpHandler, "manifest.json": minimalManifest])
+        let plan = try Compiler.compile(folder: folder.path)
+        #expect(plan.endpoints.isEmpty && plan.diagnostics.hasErrors)
     }
 
     @Test func everyProblemOfOneNameIsReported() {

@@ -99,7 +99,7 @@ struct ManifestDecoder {
     }
 
     static func parseSelector(_ text: String) -> Selector? {
-        if text.hasSuffix(HandlerFileName.suffix) {
+        if HandlerFileName.hasEntrySuffix(text) {
             if HandlerFileName.parse(text).name != nil { return .file(text) }
             return nil
         }

@@ -7,7 +7,7 @@ import BerthPlan
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzHandlerFileName(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var fileName = String(decoding: UnsafeBufferPointer(start: data, count: data == nil ? 0 : size), as: UTF8.self)
-    if !fileName.hasSuffix(HandlerFileName.suffix) { fileName += HandlerFileName.suffix }
+    if !HandlerFileName.hasEntrySuffix(fileName) { fileName += HandlerFileName.suffix }
     switch HandlerFileName.parse(fileName) {
     case .valid(let entry):
         let spelled = "\(entry.name).\(entry.transport.rawValue).\(entry.port)\(HandlerFileName.suffix)"
