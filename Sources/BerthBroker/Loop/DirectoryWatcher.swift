@@ -10,10 +10,11 @@ internal import CLibUV
 /// system unmounted). Once gone the watcher has stopped (`isWatching` is false, it reports nothing more, even if a
 /// directory appears again at `path`): re-scan, close it, and watch `path` anew if it exists.
 ///
-/// inotify's limits stay visible: it reports a deleted directory only once no process has it open (a descriptor, a
-/// working directory), its parent reports the name at once; a watch follows the directory, so renaming an ancestor
-/// is not reported; libuv 1.44 drops inotify's queue-overflow notice (more than `fs.inotify.max_queued_events`
-/// unread events lose events silently); and a user's watches are bounded by `fs.inotify.max_user_watches` (ENOSPC).
+/// inotify's limits, which owners must plan for: a deleted directory is reported only once no process holds it (an
+/// open descriptor, a working directory; a move is reported at once), while its parent's watcher reports the name at
+/// once; a watch follows the directory, so renaming an ancestor is not reported; libuv 1.44 drops inotify's
+/// queue-overflow notice (beyond `fs.inotify.max_queued_events` unread events, events are lost silently); and a
+/// user's watches are bounded by `fs.inotify.max_user_watches` (ENOSPC).
 @safe package final class DirectoryWatcher: LoopHandleOwner {
     package let loop: EventLoop
     /// The directory as given to `init`.
@@ -26,7 +27,9 @@ internal import CLibUV
     /// ENOTDIR, EACCES, or ENOSPC when the user's inotify watches are used up.
     package init(loop: EventLoop, path: String, onChange: @escaping (_ name: String?) -> Void) throws(LoopError) {
         loop.assertInLoopThread()
-        guard !path.utf8.contains(0) else { throw LoopError(status: UV_EINVAL.rawValue, operation: "uv_fs_event_start") }
+        guard !path.utf8.contains(0) else {
+            throw LoopError(status: UV_EINVAL.rawValue, operation: "uv_fs_event_start")
+        }
         let handle = unsafe allocateZeroed(uv_fs_event_t.self)
         let initialized = unsafe uv_fs_event_init(loop.raw, handle)
         if initialized < 0 {
