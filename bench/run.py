@@ -798,7 +798,8 @@ def render_echo_reload(rows, cfg):
     met = ("met" if a and b and b / a >= ECHO_RELOAD_GOAL and not sum(lost.values()) and not new_failed and reloads
            else "**not met**")
     head = ["config", "berth, no reload", "berth, edit every 1 s", "reload / no reload", "goal",
-            "load connections lost (refused / reset / closed)", "new connections failed / opened", "reloads seen",
+            "load connections lost (refused / reset / closed)", "new connections failed / opened",
+            "reloads logged during the load (edits)",
             "p50/p99 µs (no reload; reload)", "client cpu (n/r)", "server cpu (n/r)", "other cpu (n/r)"]
     cells = ["100 conns, 64 B", fmt(a), fmt(b), ratio(b, a), f"≥ {ECHO_RELOAD_GOAL:.2f}×, 0 lost: {met}",
              f"{sum(lost.values())} ({lost['refused']} / {lost['reset']} / {lost['closed']})",
