@@ -67,6 +67,8 @@ package final class Broker {
     private var isShuttingDown = false
     private var graceTimer: LoopTimer?
     private var outcome = Outcome.stopped
+    /// TLS endpoints already reported as not served: a reload does not repeat it.
+    private var reportedTLS: Set<String> = []
     /// Endpoints of the first plan that could not start (module, bind, `open`).
     private var unservable = 0
 
@@ -238,7 +240,10 @@ package final class Broker {
     /// not compile; otherwise new versions load and open while the running ones keep serving.
     private func begin(_ plan: DeploymentPlan, number: Int?, trigger: String?, startedAt: UInt64) {
         if let number, let rejection = PlanDiff.rejection(of: plan, running: self.plan) ?? strictRejection(of: plan) {
-            Self.logDiagnostics(of: plan, except: self.plan, log: log)
+            // What would have applied is not logged as if it had ("every source may connect" for a missing manifest).
+            var errors = plan
+            errors.diagnostics.removeAll { $0.severity != .error }
+            Self.logDiagnostics(of: errors, except: self.plan, log: log)
             log.log(.error, "reload \(number): rejected, every endpoint kept as it was: \(rejection), \(elapsed(since: startedAt)) ms",
                     fields: reloadFields(number: number, trigger: trigger, startedAt: startedAt) + [("rejected", rejection)])
             watch?.watch([self.plan, plan])
@@ -254,6 +259,7 @@ package final class Broker {
         reload = attempt
         for endpoint in attempt.diff.added {
             if endpoint.tls != nil {
+                guard reportedTLS.insert(endpoint.file).inserted else { continue }
                 log.log(.error, "not serving \(endpoint.file): TLS termination is not available in this version of berth",
                         handler: endpoint.name)
                 notServed(endpoint.file, in: attempt)
@@ -298,7 +304,9 @@ package final class Broker {
             guard let self, let attempt, self.reload === attempt else { return }
             attempt.loading -= 1
             if let failure {
-                self.log.log(.error, "not serving \(endpoint.file): \(failure)", handler: endpoint.name)
+                self.log.log(.error, newClaim == nil
+                    ? "not loading the new version of \(endpoint.file): \(failure); the running version keeps serving"
+                    : "not serving \(endpoint.file): \(failure)", handler: endpoint.name)
                 generation.unload()
                 if let newClaim {
                     newClaim.unload()
@@ -347,7 +355,7 @@ package final class Broker {
 
     private func adopt(_ claim: PortClaim) {
         claims[claim.endpoint.claim] = claim
-        claim.onDrained = { [weak self] in self?.claimDrained() }
+        claim.onDrained = { [weak self] unloaded in self?.claimDrained(unloaded: unloaded) }
         claim.onFailed = { [weak self] failed in
             guard let self, self.claims[failed.endpoint.claim] === failed else { return }
             self.claims[failed.endpoint.claim] = nil
@@ -355,8 +363,13 @@ package final class Broker {
         }
     }
 
-    private func claimDrained() {
+    private func claimDrained(unloaded: Generation?) {
         retiredClaims.removeAll { !$0.isAccepting && $0.runtimeCount == 0 }
+        if let unloaded {
+            log.log(.info, "generation \(unloaded.number) unloaded", handler: unloaded.endpoint.name,
+                    fields: [("generation", String(unloaded.number)), ("claim", unloaded.endpoint.claim),
+                             ("runtimes", String(runtimeCount))])
+        }
         checkDrained()
     }
 
@@ -371,6 +384,7 @@ package final class Broker {
                     ? "stopping: nothing to serve, the folder has no endpoint that compiles (see above)"
                     : "stopping: nothing to serve, none of the \(plan.endpoints.count) endpoints could start (see above)")
             }
+            if !isShuttingDown { finishReload() }
             return
         }
         let diff = attempt.diff
@@ -454,6 +468,7 @@ package final class Broker {
         }
         reloadCount += 1
         isCompiling = true
+        watch?.cancelPending()  // this reload covers the changes seen so far
         let number = reloadCount
         compileStartedAt = loop.now
         compileTrigger = trigger

@@ -25,8 +25,9 @@ final class PortClaim {
     /// Logs the refusals of the last interval, at most one line per interval, so a flood cannot flood the log.
     private var refusalSummary: LoopTimer?
     static let refusalSummaryMilliseconds: UInt64 = 5000
-    /// Called when a generation has closed its last connection (the broker's shutdown waits for all of them).
-    var onDrained: (() -> Void)?
+    /// Called when a generation has closed its last connection (the broker's shutdown waits for all of them), and with
+    /// the generation when one was freed.
+    var onDrained: ((_ unloaded: Generation?) -> Void)?
     /// Called when the serving generation failed on its own: the claim no longer accepts.
     var onFailed: ((PortClaim) -> Void)?
 
@@ -112,15 +113,13 @@ final class PortClaim {
 
     func generationDrained(_ generation: Generation) {
         if !isAccepting, openConnectionCount == 0 { stopTimers() }
-        onDrained?()
+        onDrained?(nil)
     }
 
     private func forget(_ generation: Generation) {
         draining.removeAll { $0 === generation }
         if serving === generation { serving = nil }
-        log.log(.info, "generation \(generation.number) unloaded", handler: generation.endpoint.name,
-                fields: [("generation", String(generation.number)), ("claim", endpoint.claim)])
-        onDrained?()
+        onDrained?(generation)
     }
 
     private func failed(_ generation: Generation) {

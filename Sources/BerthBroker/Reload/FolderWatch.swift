@@ -37,6 +37,9 @@ final class FolderWatch {
         }
     }
 
+    /// Drops a pending reload (one started anyway covers the changes seen so far).
+    func cancelPending() { debounce?.stop() }
+
     /// Stops watching and drops a pending reload.
     func close() {
         for watcher in watchers.values { watcher.close() }
