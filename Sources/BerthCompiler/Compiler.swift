@@ -85,6 +85,8 @@ struct Compilation {
     var manifest = Manifest()
     /// Relative path → SHA-256 of every file the plan depends on.
     var fileHashes: [String: String] = [:]
+    /// Relative path → the bytes of every module file compiled (`DeploymentPlan.sources`).
+    var moduleSources: [String: CompiledSource] = [:]
 
     init(scan: FolderScan, options: CompileOptions) {
         self.scan = scan
@@ -126,8 +128,10 @@ struct Compilation {
             }
         }
         let folderLines = fileHashes.keys.sorted().map { "\($0)\u{0}\(fileHashes[$0]!)\n" }.joined()
-        return DeploymentPlan(
+        var plan = DeploymentPlan(
             berthVersion: options.berthVersion, folderHash: SHA256.hex(folderLines), endpoints: endpoints,
             refused: refused, diagnostics: Array(Set(diagnostics)))
+        plan.sources = moduleSources
+        return plan
     }
 }

@@ -53,13 +53,9 @@ struct FolderScan {
         return scan
     }
 
-    /// Dotfiles (`.#x`, `.x.swp`, `.syncthing.*`) and editor or sync temporaries (`x~`, `*.tmp`, `#x#`): the folder is
-    /// synced, and a half-written file must not become an entry.
-    static func isIgnored(_ name: String) -> Bool {
-        if name.hasPrefix(".") || name.hasSuffix("~") || name.hasPrefix("~$") { return true }
-        if name.hasPrefix("#") && name.hasSuffix("#") { return true }
-        return [".tmp", ".swp", ".swx", ".part", ".crdownload", ".partial"].contains { name.hasSuffix($0) }
-    }
+    /// Dotfiles and editor or sync temporaries (`SyncTemporary`): the folder is synced, and a half-written file must
+    /// not become an entry.
+    static func isIgnored(_ name: String) -> Bool { SyncTemporary.matches(name) }
 
     private mutating func collectNested(directory: String, depth: Int) {
         // Symlinked directories are not followed (the listing's types are the entries' own), and depth is bounded, so

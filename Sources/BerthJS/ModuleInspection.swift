@@ -17,10 +17,16 @@ package struct ModuleInspection: Sendable {
     package var exports: [String: ExportValue]
     /// Every module file read for this entry, relative to the folder (imports by real path), sorted, entry included.
     package var files: [String]
+    /// The bytes compiled for each of `files` that could be read, by the same relative path: what the plan hashes and
+    /// what `serve` loads, so the code that runs is the code that was checked.
+    package var sources: [String: [UInt8]]
     package var problems: [ModuleProblem]
 
-    package init(exports: [String: ExportValue] = [:], files: [String], problems: [ModuleProblem]) {
-        (self.exports, self.files, self.problems) = (exports, files, problems)
+    package init(
+        exports: [String: ExportValue] = [:], files: [String], sources: [String: [UInt8]] = [:],
+        problems: [ModuleProblem]
+    ) {
+        (self.exports, self.files, self.sources, self.problems) = (exports, files, sources, problems)
     }
 }
 

@@ -86,8 +86,10 @@ package final class ModuleInspector {
                 inspection: ModuleInspection(files: [entry], problems: []), needsFreshContext: true,
                 cause: loader.poisonCause)
         }
+        let records = graph + reached
         var inspection = ModuleInspection(
-            files: Array(Set((graph + reached).map(\.relativePath) + [entry])).sorted(),
+            files: Array(Set(records.map(\.relativePath) + [entry])).sorted(),
+            sources: Dictionary(records.map { ($0.relativePath, $0.source) }, uniquingKeysWith: { first, _ in first }),
             problems: Self.unique(graph.flatMap(\.problems) + callProblems + reached.flatMap(\.problems)))
         if inspection.problems.isEmpty, let problem = loader.compiledProblem(of: record) {
             inspection.problems.append(problem)

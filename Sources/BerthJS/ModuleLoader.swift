@@ -423,10 +423,15 @@ package final class ModuleLoader: JSModuleHost {
 /// replaces along the way compile the same bytes, so all entries of one inspection see one version of each file.
 package final class SourceCache {
     private var contents: [String: Result<[UInt8], HandlerFolder.ReadFailure>] = [:]
+    /// Bytes already read by the compiler, by path relative to the folder: served instead of the file's current bytes.
+    private let compiled: [String: [UInt8]]
+
+    /// A cache that serves `compiled` (the plan's `sources`) for the files it holds and reads the others once.
+    package init(compiled: [String: [UInt8]] = [:]) { self.compiled = compiled }
 
     func read(_ path: String, in folder: HandlerFolder) -> Result<[UInt8], HandlerFolder.ReadFailure> {
         if let known = contents[path] { return known }
-        let result = folder.read(path)
+        let result = compiled[folder.relative(path)].map { .success($0) } ?? folder.read(path)
         contents[path] = result
         return result
     }

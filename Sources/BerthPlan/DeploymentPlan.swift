@@ -13,6 +13,9 @@ package struct DeploymentPlan: Hashable, Sendable {
     package var refused: [RefusedEntry]
     /// Sorted (`Diagnostic.<`).
     package var diagnostics: [Diagnostic]
+    /// The bytes of every module file the compiler checked, by path relative to the folder: `serve` loads these and
+    /// never reads a module a second time, so what runs is what was checked. Not part of the plan document.
+    package var sources: [String: CompiledSource] = [:]
 
     package init(
         berthVersion: String, folderHash: String, endpoints: [Endpoint], refused: [RefusedEntry],
@@ -133,4 +136,13 @@ extension Diagnostic {
         }
         return .object(members)
     }
+}
+
+/// One module file as the compiler read and checked it.
+package struct CompiledSource: Hashable, Sendable {
+    package var bytes: [UInt8]
+    /// SHA-256 (hex) of `bytes`, as the folder hash counts it.
+    package var sha256: String
+
+    package init(bytes: [UInt8]) { (self.bytes, sha256) = (bytes, SHA256.hex(bytes)) }
 }

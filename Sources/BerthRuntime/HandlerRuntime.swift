@@ -67,6 +67,7 @@ package final class HandlerRuntime {
     /// rejection, or the script's reportFault).
     private var dispatchFault: String?
     private var closeCalled = false
+    private var isSignalAborted = false
     private var openCompletion: ((DispatchOutcome) -> Void)?
     private var closeCompletion: ((DispatchOutcome) -> Void)?
     /// Completions whose outcome is known, run once JavaScript is left (a completion may call back in).
@@ -77,9 +78,10 @@ package final class HandlerRuntime {
     /// in its files, an exception or rejection in its evaluation (with the JS stack), or a missing `handle`
     /// (TCP) / `message` (UDP) export. `heapLimit` bounds the runtime's heap in bytes. With a `store`, ctx gets
     /// `shared` over it; `storeOwner` must be unique among the runtimes sharing the store (unload removes the
-    /// subscriptions made under it).
+    /// subscriptions made under it). `sources` are the bytes the compiler checked (`DeploymentPlan.sources`): the files
+    /// they hold are loaded from them, never read again.
     package init(
-        folder: String, entry: String, name: String, transport: Transport, port: Int,
+        folder: String, entry: String, sources: [String: [UInt8]] = [:], name: String, transport: Transport, port: Int,
         heapLimit: Int = HandlerRuntime.defaultHeapLimit,
         cpuBudgetMilliseconds: Double = HandlerRuntime.defaultCPUBudgetMilliseconds, host: any HandlerHost,
         store: (any SharedStore)? = nil, storeOwner: SharedStoreOwnerID = SharedStoreOwnerID(0)
@@ -92,7 +94,8 @@ package final class HandlerRuntime {
         context.nativeHost = self
         try installGlobals(in: context)
         loader = ModuleLoader(
-            folder: HandlerFolder(folder), context: context, budget: ModuleBudget(heapLimit: heapLimit)
+            folder: HandlerFolder(folder), context: context, sources: SourceCache(compiled: sources),
+            budget: ModuleBudget(heapLimit: heapLimit)
         ) { [weak self] context, module in
             self?.initializeBuiltin(module, in: context) ?? false
         }
@@ -252,15 +255,11 @@ package final class HandlerRuntime {
         runLifecycle(.open)
     }
 
-    /// Aborts `ctx.signal` (its 'abort' event runs, with an AbortError DOMException as `reason`), then runs
-    /// `close(ctx)` and calls `completion` as `callOpen` does. Runs once; connections and timers keep working until
-    /// `unload()`.
-    package func callClose(_ completion: ((DispatchOutcome) -> Void)? = nil) {
-        guard !closeCalled, module != nil, !isFailed, !isUnloaded else {
-            completion?(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
-            return
-        }
-        closeCalled = true
+    /// Aborts `ctx.signal` (its 'abort' event runs, with an AbortError DOMException as `reason`): the handler stops
+    /// taking new work (a reload replaced or removed it, or the broker shuts down). Runs once.
+    package func abortSignal() {
+        guard !isSignalAborted, module != nil, !isFailed, !isUnloaded else { return }
+        isSignalAborted = true
         dispatch(.abort) { context, globals in
             guard let module else { return context.undefined }
             var call = JSCall(context)
@@ -268,6 +267,17 @@ package final class HandlerRuntime {
             call.append(context.string("The handler \(name) is being unloaded"))
             return call.call(globals.abort)
         }
+    }
+
+    /// Aborts `ctx.signal` if `abortSignal` has not, then runs `close(ctx)` and calls `completion` as `callOpen`
+    /// does. Runs once; connections and timers keep working until `unload()`.
+    package func callClose(_ completion: ((DispatchOutcome) -> Void)? = nil) {
+        guard !closeCalled, module != nil, !isFailed, !isUnloaded else {
+            completion?(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
+            return
+        }
+        closeCalled = true
+        abortSignal()
         guard module?.hasClose == true, !isFailed, !isUnloaded else {
             completion?(isFailed || isUnloaded ? .faulted(unavailable) : .ok)
             return

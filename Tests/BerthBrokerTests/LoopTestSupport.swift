@@ -256,3 +256,16 @@ final class TestServer: TCPListenerDelegate, TCPConnectionDelegate {
 func pattern(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11 &+ Int(seed)) }
 }
+
+extension EventLoop {
+    /// Steps the loop until `done()` holds or `seconds` pass (a timer bounds every wait, so nothing else need keep the
+    /// loop alive); records a test issue on timeout.
+    func run(until done: () -> Bool, seconds: UInt64 = 10, sourceLocation: SourceLocation = #_sourceLocation) {
+        let deadline = LoopTimer(loop: self)
+        var timedOut = false
+        deadline.start(after: seconds * 1000) { timedOut = true }
+        while !done() && !timedOut { runOnce() }
+        deadline.close()
+        if timedOut { Issue.record("still waiting after \(seconds) s", sourceLocation: sourceLocation) }
+    }
+}

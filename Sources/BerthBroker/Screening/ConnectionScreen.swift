@@ -29,8 +29,8 @@ package final class ConnectionScreen {
         var connections = 0
     }
 
-    private let policy: Policy
-    private let limits: Limits
+    private var policy: Policy
+    private var limits: Limits
     private var sources: SourceTable<SourceState>
     package private(set) var openConnections = 0
     package private(set) var refusals: [Reason: Int] = [:]
@@ -43,6 +43,14 @@ package final class ConnectionScreen {
     }
 
     package var trackedSources: Int { sources.count }
+
+    /// Screens new connections and datagrams by `endpoint`'s policy and limits from now on (a reload changed the
+    /// manifest): open connections, counters and per-source state carry over, unless the source prefix changed, which
+    /// regroups sources (their state starts afresh; open connections still free their slot in the total).
+    package func update(to endpoint: Endpoint) {
+        if endpoint.limits.sourcePrefix != limits.sourcePrefix { sources = SourceTable(capacity: sources.capacity) }
+        (policy, limits) = (endpoint.policy, endpoint.limits)
+    }
 
     /// Judges a new TCP connection at `now` (ms); an admitted one holds a slot until `connectionClosed(from:)`.
     package func admitConnection(from address: IPAddress, now: UInt64) -> Verdict {

@@ -9,7 +9,16 @@ extension Compilation {
             guard let parsed = candidates[index].parsed else { continue }
             let file = candidates[index].fileName
             let inspection = inspector.inspect(entry: file)
-            for path in inspection.files { _ = read(path) }
+            for path in inspection.files {
+                // Hash the bytes that were compiled: a file rewritten since then must not pass as checked.
+                if let bytes = inspection.sources[path] {
+                    let source = CompiledSource(bytes: bytes)
+                    fileHashes[path] = source.sha256
+                    moduleSources[path] = source
+                } else {
+                    _ = read(path)
+                }
+            }
             candidates[index].imports = inspection.files.filter { $0 != file }
             candidates[index].exports = inspection.exports.keys.sorted()
             for problem in inspection.problems {

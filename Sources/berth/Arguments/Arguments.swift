@@ -156,6 +156,11 @@ enum ArgumentParser {
                     serve.options.bindAddress = address
                 case "--cpu-budget": serve.options.cpuBudgetMilliseconds = try parseDuration(value(), option: option, command: command)
                 case "--grace": serve.options.graceMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--open-timeout":
+                    serve.options.openTimeoutMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--reload-debounce":
+                    serve.options.reloadDebounceMilliseconds = try parseDuration(value(), option: option, command: command)
+                case "--no-watch": serve.options.isWatching = false
                 case "--store-max-bytes": serve.options.storeMaxBytes = try parseSize(value(), option: option, command: command)
                 case "--log-format":
                     let text = try value()

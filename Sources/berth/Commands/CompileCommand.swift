@@ -62,8 +62,11 @@ enum CompileCommand {
         Output.err(renderText(problems, arguments.folder, Styling(arguments.color, fileDescriptor: STDERR_FILENO)))
     }
 
-    static func compile(_ arguments: CompileArguments) throws(CommandFailure) -> DeploymentPlan {
-        var options = CompileOptions(heapLimit: arguments.heapLimitBytes)
+    /// Compiles the folder `arguments` name; `incumbents` (a running broker's claims) keep their ports on a conflict.
+    static func compile(_ arguments: CompileArguments, incumbents: [String: String] = [:]) throws(CommandFailure)
+        -> DeploymentPlan
+    {
+        var options = CompileOptions(incumbents: incumbents, heapLimit: arguments.heapLimitBytes)
         if let previous = arguments.previousPlan {
             guard let data = FileManager.default.contents(atPath: previous) else {
                 throw CommandFailure("cannot read the previous plan \(previous)")

@@ -93,6 +93,7 @@ enum HelpText {
 
     static let serve = """
         usage: berth serve DIR [--bind ADDR] [--strict] [--cpu-budget DURATION] [--heap-limit SIZE] [--grace DURATION]
+                               [--open-timeout DURATION] [--no-watch] [--reload-debounce DURATION]
                                [--store-max-bytes SIZE] [--log-format text|json] [--previous PLAN]
                                [--firewall [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--no-cache]]
 
@@ -104,10 +105,18 @@ enum HelpText {
           --heap-limit SIZE   each handler's JavaScript heap (default 64MiB)
           --store-max-bytes N bound on the memory ctx.shared's entries take: keys, values and per-entry bookkeeping
                               (default 256MiB)
-          --grace DUR         after SIGTERM/SIGINT, how long open connections may finish (default 10s)
+          --grace DUR         after SIGTERM/SIGINT, or after a reload replaced or removed their handler, how long
+                              open connections may finish (default 10s)
+          --open-timeout DUR  how long open(ctx) may take before that version fails (default 10s)
+          --no-watch          do not watch DIR for changes (SIGHUP still reloads)
+          --reload-debounce DUR  reload once DIR has been quiet this long after a change (default 300ms)
           --log-format FMT    text (default) or json: one line per event on stderr
           --firewall          apply the plan to the firewall (as `berth apply DIR` does) before any port opens;
                               --table, --host-chain and --no-cache as for apply
+        The broker follows DIR: on a change (or SIGHUP) it compiles DIR again and applies the difference endpoint by
+        endpoint. A new or edited handler loads and finishes open(ctx) before it takes new connections; connections
+        already open stay on the version they started with; a version that fails keeps the last good one serving; a
+        manifest that does not compile changes nothing. Listening sockets are never closed by a reload.
         SIGTERM/SIGINT: stop accepting, abort every ctx.signal, run close(ctx), drain for the grace period, exit 0.
         A second signal exits at once.
 
