@@ -161,8 +161,11 @@ import Glibc
         let ticks = old.lines(during: 0.3)
         #expect(ticks.contains("v1 tick") && !ticks.contains { $0.hasPrefix("v2") }, "the old timer ticks on: \(ticks)")
 
-        // The old connection's subscription still receives, here from a publish by the new generation.
-        #expect(fresh.send("publish news first\n"))
+        // The old connection's subscription still receives, here from a publish by the new generation (from a third
+        // connection: a publish is not delivered back to the connection that made it).
+        let publisher = try LineConnection(port: port)
+        defer { publisher.close() }
+        #expect(publisher.send("publish news first\n"))
         #expect(old.readLine(matching: { $0.contains(" news ") }) == "v1 news first")
         #expect(fresh.readLine(matching: { $0.contains(" news ") }) == "v2 news first")
         #expect(fresh.send("publish generations during\n"))
@@ -176,6 +179,9 @@ import Glibc
         #expect(unloaded.fields["generation"] != nil && unloaded.fields["generation"] != serving.fields["generation"],
                 "\(unloaded.line) vs \(serving.line)")
         #expect(broker.waitForLog("v1 close ran, aborted=true"), "\(broker.log)")
+        // The count again from a reload that changes nothing: the old runtime is gone.
+        broker.signal(SIGHUP)
+        #expect(broker.waitForReload(2)?.runtimes == 1, "\(broker.reloads)")
         let log = broker.log
         if let abort = log.range(of: "v1 signal aborted"), let close = log.range(of: "v1 close ran") {
             #expect(abort.lowerBound < close.lowerBound, "ctx.signal aborts before close(ctx) runs")
@@ -228,10 +234,46 @@ import Glibc
         let unloaded = broker.entries.filter { Self.isGenerationLine($0, "unloaded") }
         #expect(unloaded.count == 6, "\(broker.log)")
         #expect(unloaded.last?.integer("runtimes") == 1, "\(unloaded.last?.line ?? "")")
+        broker.signal(SIGHUP)
+        #expect(broker.waitForReload(7)?.runtimes == 1, "\(broker.reloads)")
         Thread.sleep(forTimeInterval: 0.2)
         let after = broker.residentKiB
         #expect(after - baseline < 16 * 1024, "memory back: \(baseline) → peak \(peak) → \(after) KiB")
         #expect(held.last?.exchange("z") == "v6 7")
+    }
+
+    /// `--grace` bounds how long a replaced or removed generation's connections may go on: after it they are closed,
+    /// close(ctx) runs and the generation is unloaded.
+    @Test func oldConnectionsEndWhenTheGracePeriodPasses() throws {
+        let (edited, removed) = (try FreePort.tcp(), try FreePort.tcp())
+        let folder = try TemporaryFolder()
+        let sync = FolderSync(root: folder.path)
+        try folder.write([
+            "edited.tcp.\(edited).port.js": Self.namedEcho("edited"), "removed.tcp.\(removed).port.js": Self.namedEcho("removed"),
+            "manifest.json": Reload.manifest(),
+        ])
+        let broker = try ServeProcess(
+            folder: folder.path, arguments: Reload.arguments(["--reload-debounce", "30ms", "--grace", "1s"]), readyCount: 2)
+        defer { broker.stop() }
+        let onEdited = try LineConnection(port: edited)
+        let onRemoved = try LineConnection(port: removed)
+        defer { onEdited.close(); onRemoved.close() }
+        #expect(onEdited.exchange("a") == "edited a" && onRemoved.exchange("a") == "removed a")
+
+        try sync.rsync("edited.tcp.\(edited).port.js", Self.namedEcho("edited v2"))
+        try sync.remove("removed.tcp.\(removed).port.js")
+        let reload = try #require(broker.waitForReload(1), "\(broker.log)")
+        #expect(reload.changed == 1 && reload.removed == 1, "\(reload)")
+        let reloaded = Date()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(onEdited.exchange("b") == "edited b" && onRemoved.exchange("b") == "removed b", "within the grace period")
+        #expect(onEdited.waitForPeerClose(timeout: 5) && onRemoved.waitForPeerClose(timeout: 5), "\(broker.log)")
+        let waited = Date().timeIntervalSince(reloaded)
+        #expect(waited > 0.8 && waited < 4, "closed \(waited) s after the reload")
+        #expect(broker.waitForLog("edited close ran") && broker.waitForLog("removed close ran"), "\(broker.log)")
+        #expect(broker.waitForEntry { $0.handler == "edited" && Self.isGenerationLine($0, "unloaded") } != nil, "\(broker.log)")
+        #expect(Reload.ask(edited, "c") == "edited v2 c")
+        #expect(LineConnection.connectError(port: removed) == ECONNREFUSED)
     }
 
     // MARK: Endpoints added, removed, moved
