@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -87,13 +89,13 @@ def raise_nofile():
 class Server:
     """One server process pinned to the server core, with its log in a file; ready when `ready_text` appears."""
 
-    def __init__(self, impl, scenario, berth):
+    def __init__(self, impl, scenario, berth, folder=None, grace="1s"):
         self.impl, self.scenario = impl, scenario
         self.port = PORTS[scenario][impl]
         self.log = os.path.join(log_dir, f"{impl}-{scenario}-{time.monotonic_ns()}.log")
         if impl == "berth":
-            argv = [berth, "serve", os.path.join(BENCH, "handlers", scenario), "--bind", "127.0.0.1",
-                    "--log-format", "json", "--grace", "1s", "--cpu-budget", "60s"]
+            argv = [berth, "serve", folder or os.path.join(BENCH, "handlers", scenario), "--bind", "127.0.0.1",
+                    "--log-format", "json", "--grace", grace, "--cpu-budget", "60s"]
             ready_text = '"message":"listening'
         elif impl == "node":
             argv = ["node", os.path.join(BENCH, "node", scenario.replace("-", "_") + ".js"), str(self.port)]
@@ -380,9 +382,293 @@ def firewall(cfg, rep, order, berth):
                value=round(cold_s, 3), exit=cold_rc)
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Live reload (issue #14). The folder is edited the way a sync tool edits it (a temporary dotfile, then a rename), in a
+# copy under the bench's temporary directory, never in bench/handlers.
+
+RELOAD_GOAL_MS = 1000  # a one-file edit in a 1,000-handler folder serves the new code within 1 s of the last write
+ECHO_RELOAD_GOAL = 0.90  # the echo with a reload every second keeps at least 90 % of its rate without reloads
+NEW_REPLY_TIMEOUT = 5.0  # per edit: 5× the goal; a berth that does not reload fails here instead of hanging the bench
+
+
+def sync_write(path, text):
+    """Replaces `path` the way Syncthing does: the new bytes go to a temporary dotfile (which the watcher ignores) in
+    the same directory, then one rename. Returns the monotonic time right after the rename: the last write."""
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".syncthing.{name}.tmp")
+    with open(temp, "w") as f:
+        f.write(text)
+    os.replace(temp, path)
+    return time.monotonic()
+
+
+class JsonLog:
+    """Follows a `--log-format json` log file: every object written so far, read incrementally."""
+
+    def __init__(self, path):
+        self.path, self.offset, self.entries = path, 0, []
+
+    def poll(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        for line in data[:end].splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                self.entries.append(entry)
+        return self
+
+    def count(self, prefix):
+        return sum(1 for e in self.entries if str(e.get("message", "")).startswith(prefix))
+
+    def reloads(self):
+        """The broker's one line per reload: `reload N: ...`."""
+        return [e for e in self.entries if re.match(r"reload \d+:", str(e.get("message", "")))]
+
+
+def number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+
+
+def free_port_block(n):
+    """The first block of n consecutive loopback TCP ports from 21000 up, below the ephemeral range (so no client
+    socket can take one meanwhile), that nothing holds now; other bench scenarios stay below 21000."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    for base in range(21000, ephemeral_low - n + 1, 1000):
+        if all(tcp_port_free(port) for port in range(base, base + n)):
+            return base
+    raise RuntimeError(f"no block of {n} free TCP ports between 21000 and {ephemeral_low}")
+
+
+def tcp_port_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT left by a past run does not count
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def connect_outcome(error):
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+        return "reset"
+    return "failed"  # a timeout or anything else
+
+
+def reply_of(port, timeout=1.0):
+    """Opens a connection, returns (what the handler wrote before it closed, None) or (None, refused|reset|failed)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            data = b""
+            while len(data) < 256:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            return data.decode(errors="replace"), None
+    except OSError as error:
+        return None, connect_outcome(error)
+
+
+def reload_latency(cfg, rep, order, berth):
+    """`berth serve` of 1,000 TCP handlers, each replying with its version; one file at a time rewritten (temporary
+    name + rename) and a new connection opened every few ms until it gets the new version's reply."""
+    n, edits = 1000, 5
+    base = free_port_block(n)
+    folder = tempfile.mkdtemp(prefix="reload-latency-", dir=log_dir)
+
+    def entry(i):
+        return os.path.join(folder, f"h{i}.tcp.{base + i}.port.js")
+
+    def source(i, version):
+        return (f"// handler {i}, version {version}\n"
+                f'export function handle(conn) {{ conn.end("h{i} v{version}\\n"); }}\n')
+
+    for i in range(n):
+        with open(entry(i), "w") as f:
+            f.write(source(i, 0))
+    # The bench's manifest (loopback allowed, limits that never refuse): the default per-source connection rate
+    # would refuse the polling connections.
+    shutil.copy(os.path.join(BENCH, "handlers", "echo-tcp", "manifest.json"), folder)
+    log = os.path.join(log_dir, f"reload-latency-{time.monotonic_ns()}.log")
+    argv = [berth, "serve", folder, "--bind", "127.0.0.1", "--log-format", "json", "--grace", "1s"]
+    with open(log, "w") as out:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+    running.append(proc)
+    follow = JsonLog(log)
+    samples, failure, probes = [], None, {"refused": 0, "reset": 0, "failed": 0, "unexpected": 0}
+    try:
+        deadline = t0 + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if follow.poll().count("listening") >= n:
+                break
+            time.sleep(0.01)
+        listen_seconds = time.monotonic() - t0
+        if follow.poll().count("listening") < n:
+            raise RuntimeError(f"berth serve of {n} handlers did not get ready:\n{open(log).read()[-2000:]}")
+        rss_ready = rss_kib(proc.pid)
+        time.sleep(1.0)  # ready means every port listens; give the watcher, set up around then, a moment
+        for k in range(edits):
+            i = (rep * edits + k) * 211 % n  # a different handler each time, spread over the folder
+            port, old, new = base + i, f"h{i} v0\n", f"h{i} v1\n"
+            reply, error = reply_of(port)
+            if reply != old:
+                raise RuntimeError(f"reload-latency: h{i} on port {port} replied {reply!r} ({error}) before its edit")
+            reloads_before = len(follow.poll().reloads())
+            t_write = sync_write(entry(i), source(i, 1))
+            until = t_write + NEW_REPLY_TIMEOUT
+            served = None
+            while time.monotonic() < until:
+                reply, error = reply_of(port, timeout=max(0.05, min(1.0, until - time.monotonic())))
+                if reply == new:
+                    served = time.monotonic()
+                    break
+                if error:
+                    probes[error] += 1
+                elif reply != old:
+                    probes["unexpected"] += 1
+                time.sleep(0.005)
+            if served is None:
+                seen = len(follow.poll().reloads()) - reloads_before
+                failure = (f"edit {k + 1} (h{i}): no new reply within {NEW_REPLY_TIMEOUT:g} s of the write, "
+                           f"{seen} reload log lines since the write"
+                           + (" (this berth does not reload its folder)" if seen == 0 else ""))
+                break
+            samples.append(round((served - t_write) * 1000, 1))
+            time.sleep(0.2)
+        reloads = follow.poll().reloads()
+        rss_end = rss_kib(proc.pid)
+    finally:
+        stop(proc)
+        shutil.rmtree(folder, ignore_errors=True)
+    reload_ms = [ms for ms in (number(e.get("milliseconds")) for e in reloads) if ms is not None]
+    note = (f"max {max(samples):.0f} ms" if samples else "no edit served") + \
+           f", {len(samples)}/{edits} edits served, all {n} listening in {listen_seconds:.2f} s, " \
+           f"RSS {rss_ready / 1024:.0f} MiB" + (f"; FAILED: {failure}" if failure else "")
+    yield dict(scenario="reload-latency", config=f"1 of {n} handlers edited, {edits} edits", impl="berth", rep=rep,
+               value=statistics.median(samples) if samples else None, max_ms=max(samples) if samples else None,
+               samples_ms=samples, edits=edits, failure=failure, probes=probes, reloads=len(reloads),
+               reload_ms=reload_ms, listen_seconds=round(listen_seconds, 3), rss_ready_kib=rss_ready,
+               rss_end_kib=rss_end, note=note)
+
+
+def echo_once(port, size=64):
+    """One fresh connection: connect, send `size` bytes, read them back, close. Returns ok|refused|reset|failed."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            s.sendall(b"n" * size)
+            got = 0
+            while got < size:
+                chunk = s.recv(size - got)
+                if not chunk:
+                    return "reset"  # closed by the server with the reply due
+                got += len(chunk)
+            return "ok"
+    except OSError as error:
+        return connect_outcome(error)
+
+
+class NewConnections(threading.Thread):
+    """Beside the load (whose connections stay open, on the generation they started on), one fresh connection every
+    `period` s, pinned to the client core: new connections are what a reload routes to a new generation."""
+
+    def __init__(self, port, done, period=0.02):
+        super().__init__(daemon=True)
+        self.port, self.done, self.period = port, done, period
+        self.counts = {"ok": 0, "refused": 0, "reset": 0, "failed": 0}
+
+    def run(self):
+        try:
+            os.sched_setaffinity(0, {int(CLIENT_CPU)})  # this thread only
+        except OSError:
+            pass
+        while not self.done.wait(self.period):
+            self.counts[echo_once(self.port)] += 1
+
+
+class FolderEditor(threading.Thread):
+    """Rewrites one handler file every `period` s (a new version comment, so new code), the way a sync tool does."""
+
+    def __init__(self, path, done, period=1.0, limit=1000):
+        super().__init__(daemon=True)
+        self.path, self.done, self.period, self.limit = path, done, period, limit
+        self.source = open(path).read()
+        self.edits = 0
+
+    def run(self):
+        while self.edits < self.limit and not self.done.wait(self.period):
+            self.edits += 1
+            sync_write(self.path, self.source + f"// version {self.edits}\n")
+
+
+def echo_reload(cfg, rep, order, berth):
+    """The 100-connection 64 B TCP echo run twice on copies of bench/handlers/echo-tcp, back to back for the same
+    duration: without reloads, and with the handler file edited every second (the order alternates per repetition).
+    `--grace` is longer than the run, so the load's connections may stay on their first generation throughout."""
+    duration = 10.0 if cfg.full else 5.0
+    variants = ["no reload", "edit every 1 s"]
+    if rep % 2:
+        variants.reverse()
+    port = PORTS["echo-tcp"]["berth"]
+    for variant in variants:
+        folder = tempfile.mkdtemp(prefix="echo-reload-", dir=log_dir)
+        shutil.copytree(os.path.join(BENCH, "handlers", "echo-tcp"), folder, dirs_exist_ok=True)
+        server = Server("berth", "echo-tcp", berth, folder=folder, grace="60s")
+        follow = JsonLog(server.log)
+        done = threading.Event()
+        fresh = NewConnections(port, done)
+        entry = os.path.join(folder, f"echo.tcp.{port}.port.js")
+        editor = FolderEditor(entry, done) if variant != "no reload" else None
+        try:
+            reloads_before = len(follow.poll().reloads())
+            fresh.start()
+            if editor:
+                editor.start()
+            r = loadgen("echo", port, server, conns=100, size=64, duration=duration, warmup=cfg.warmup,
+                        timeout=duration + 60)
+        finally:
+            done.set()
+            for thread in (fresh, editor):
+                if thread and thread.is_alive():
+                    thread.join(5)
+            reloads = follow.poll().reloads()[reloads_before:]
+            server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+        new_failed = sum(v for k, v in fresh.counts.items() if k != "ok")
+        runtimes = reloads[-1].get("runtimes") if reloads else None
+        note = (f"{len(reloads)} reloads ({editor.edits} edits), " if editor else "") + \
+            f"load lost {r['errors']} (refused {r.get('refused', 0)}, reset {r.get('reset', 0)}, " \
+            f"closed {r.get('closed', 0)}), new connections failed {new_failed}/{sum(fresh.counts.values())}"
+        yield dict(scenario="echo-reload", config=f"100 conns, 64 B, {variant}", variant=variant, impl="berth",
+                   rep=rep, value=r["per_second"], p50_us=r["p50_us"], p99_us=r["p99_us"], errors=r["errors"],
+                   refused=r.get("refused", 0), reset=r.get("reset", 0), closed=r.get("closed", 0),
+                   new_connections=fresh.counts, edits=editor.edits if editor else 0, reloads=len(reloads),
+                   reloads_kept=sum(1 for e in reloads if e.get("level") != "info"), runtimes_after=runtimes,
+                   seconds=duration, note=note, **cpu_of(r))
+
+
 SCENARIOS = {
     "tcp-echo": tcp_echo, "churn": churn, "udp-echo": udp_echo, "relay": relay, "idle": idle, "store": store,
-    "compile": compile_, "startup": startup, "firewall": firewall,
+    "compile": compile_, "startup": startup, "reload-latency": reload_latency, "echo-reload": echo_reload,
+    "firewall": firewall,
 }
 
 # name: (title, unit, higher is better, what the ratio columns mean)
@@ -395,6 +681,9 @@ TITLES = {
     "store": ("Store: get/set of a small object from a handler", "operations/s (set or get)", True),
     "compile": ("Compile", "seconds", False),
     "startup": ("Handler start: berth serve until every port listens", "ms per handler", False),
+    "reload-latency": ("Live reload: one file edited in a folder of 1,000 handlers, until a new connection gets "
+                       "the new code", "ms from the last write (a rename) to the new reply", False),
+    "echo-reload": ("TCP echo while its handler is edited every second (live reload)", "round trips/s", True),
     "firewall-apply": ("Firewall: berth apply", "seconds", False),
     "firewall-plan": ("Firewall: no-change berth plan --detailed-exitcode", "seconds", False),
     "firewall-plan-listed": ("Firewall: no-change berth plan --detailed-exitcode --no-cache (table listed)", "seconds", False),
@@ -469,6 +758,79 @@ def median_of(records, key):
     return statistics.median(values) if values else None
 
 
+def render_reload_latency(rows, cfg):
+    """Median and max over every edit of every repetition, beside the goal (no peer to divide by)."""
+    samples = [ms for r in rows for ms in r["samples_ms"]]
+    failures = [f"repetition {r['rep'] + 1}: {r['failure']}" for r in rows if r.get("failure")]
+    made = sum(len(r["samples_ms"]) + (1 if r.get("failure") else 0) for r in rows)
+    worst = max(samples) if samples else None
+    met = "met" if samples and not failures and worst <= RELOAD_GOAL_MS else "**not met**"
+    reload_ms = [ms for r in rows for ms in r.get("reload_ms", [])]
+    probes = {k: sum(r["probes"][k] for r in rows) for k in rows[0]["probes"]}
+    head = ["config", "berth median ms", "max ms", "goal", "edits served / made", "all listening, s",
+            "RSS MiB (after start → after the edits)", "reload ms (berth's log, median)"]
+    cells = [rows[0]["config"], fmt(statistics.median(samples) if samples else None), fmt(worst),
+             f"≤ {RELOAD_GOAL_MS:,} ms: {met}", f"{len(samples)} / {made}", fmt(median_of(rows, "listen_seconds")),
+             f"{median_of(rows, 'rss_ready_kib') / 1024:.0f} → {median_of(rows, 'rss_end_kib') / 1024:.0f}",
+             fmt(statistics.median(reload_ms) if reload_ms else None)]
+    out = ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(cells) + " |", "",
+           "Default debounce (300 ms), so at least 300 ms of each number is the quiet time the broker waits for. "
+           "A new connection every 5 ms polls for the new reply; the handlers are one line each, on ports the "
+           f"bench found free ({rows[0]['config']}; each edit replaces a different file, temporary name + rename)."]
+    if any(probes.values()):
+        out += ["", "Polling connections that did not get a reply (old or new) while the edit was being served: "
+                    + ", ".join(f"{k} {v}" for k, v in probes.items() if v) + " (0 expected)."]
+    if failures:
+        out += ["", f"Failed (bounded at {NEW_REPLY_TIMEOUT:g} s per edit; the rest of that repetition skipped): "
+                    + "; ".join(failures) + "."]
+    return out
+
+
+def render_echo_reload(rows, cfg):
+    """One row: the rate without and with reloads, their ratio beside the goal, and every connection lost."""
+    plain = [r for r in rows if r["variant"] == "no reload"]
+    edited = [r for r in rows if r["variant"] != "no reload"]
+    a, b = median_of(plain, "value"), median_of(edited, "value")
+    lost = {k: sum(r[k] for r in edited) for k in ("refused", "reset", "closed")}
+    fresh = {k: sum(r["new_connections"][k] for r in edited) for k in edited[0]["new_connections"]} if edited else {}
+    new_failed = sum(v for k, v in fresh.items() if k != "ok")
+    reloads = sum(r["reloads"] for r in edited)
+    met = ("met" if a and b and b / a >= ECHO_RELOAD_GOAL and not sum(lost.values()) and not new_failed and reloads
+           else "**not met**")
+    head = ["config", "berth, no reload", "berth, edit every 1 s", "reload / no reload", "goal",
+            "load connections lost (refused / reset / closed)", "new connections failed / opened",
+            "reloads logged during the load (edits)",
+            "p50/p99 µs (no reload; reload)", "client cpu (n/r)", "server cpu (n/r)", "other cpu (n/r)"]
+    cells = ["100 conns, 64 B", fmt(a), fmt(b), ratio(b, a), f"≥ {ECHO_RELOAD_GOAL:.2f}×, 0 lost: {met}",
+             f"{sum(lost.values())} ({lost['refused']} / {lost['reset']} / {lost['closed']})",
+             f"{new_failed} / {sum(fresh.values())}", f"{reloads} ({sum(r['edits'] for r in edited)} edits)",
+             f"{fmt(median_of(plain, 'p50_us'))} / {fmt(median_of(plain, 'p99_us'))}; "
+             f"{fmt(median_of(edited, 'p50_us'))} / {fmt(median_of(edited, 'p99_us'))}"]
+    for key in ("client_cpu", "server_cpu", "other_cpu"):
+        cells.append(f"{fmt(median_of(plain, key))} / {fmt(median_of(edited, key))}")
+    out = ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(cells) + " |", "",
+           f"Both runs: {rows[0]['seconds']:g} s measured after {cfg.warmup} s warm-up, the "
+           "load generator's 100 connections open throughout (`--grace 60s`, so they may stay on the generation they "
+           "started on) and one fresh connection every 20 ms beside them (connect, 64 B, echo, close): new "
+           "connections are the ones a reload routes to the new generation. The reload run rewrites the handler "
+           "file (temporary name + rename, a new version comment) every second; default debounce (300 ms)."]
+    plain_lost = sum(r["errors"] for r in plain)
+    plain_new = sum(v for r in plain for k, v in r["new_connections"].items() if k != "ok")
+    if plain_lost or plain_new:
+        out += ["", f"Without reloads: {plain_lost} load connections lost, {plain_new} new connections failed."]
+    if edited and not reloads:
+        out += ["", "**No reload happened** in the reload runs (no `reload N:` line in berth's log): this berth does "
+                    "not follow its folder, so both runs served the same code and the ratio says nothing about "
+                    "reloads."]
+    runtimes = [r["runtimes_after"] for r in edited if r.get("runtimes_after") is not None]
+    if runtimes:
+        out += ["", f"Handler runtimes alive after the last reload of each run: {', '.join(map(str, runtimes))}."]
+    return out
+
+
+CUSTOM_TABLES = {"reload-latency": render_reload_latency, "echo-reload": render_echo_reload}
+
+
 def render(records, info, cfg, skipped):
     out = ["# berth benchmarks", ""]
     out.append(f"Mode: **{'full' if cfg.full else 'quick'}** (`make bench{' FULL=1' if cfg.full else ''}`), "
@@ -495,6 +857,10 @@ def render(records, info, cfg, skipped):
                 out += [f"## {title}", "", f"Skipped: {skipped[scenario]}.", ""]
             continue
         better = "higher" if higher else "lower"
+        if scenario in CUSTOM_TABLES:
+            out += [f"## {title}", "", f"Unit: {unit}; {better} is better; {cfg.reps} repetitions."]
+            out += CUSTOM_TABLES[scenario](rows, cfg) + [""]
+            continue
         out += [f"## {title}", "", f"Unit: {unit}, median of {cfg.reps}; {better} is better."]
         configs = list(dict.fromkeys(r["config"] for r in rows))
         impls = [i for i in IMPLS if any(r["impl"] == i for r in rows)]
@@ -610,6 +976,7 @@ def main():
                     raw.write(json.dumps(record) + "\n")
                     raw.flush()
                     extra = f" p50/p99 {record['p50_us']:.0f}/{record['p99_us']:.0f} µs" if "p50_us" in record else ""
+                    extra += f" ({record['note']})" if "note" in record else ""
                     print(f"  {record['scenario']:<15} rep {rep + 1} {record['impl']:<5} {record['config']:<40} "
                           f"{fmt(record['value'])}{extra}", flush=True)
     with open(cfg.out, "w") as f:

@@ -237,7 +237,7 @@ package final class Broker {
     /// Applies `plan`: the first one (`number` nil) at start, then each reload's. Rejected whole when its manifest does
     /// not compile; otherwise new versions load and open while the running ones keep serving.
     private func begin(_ plan: DeploymentPlan, number: Int?, trigger: String?, startedAt: UInt64) {
-        if let number, let rejection = PlanDiff.rejection(of: plan, running: self.plan) {
+        if let number, let rejection = PlanDiff.rejection(of: plan, running: self.plan) ?? strictRejection(of: plan) {
             Self.logDiagnostics(of: plan, except: self.plan, log: log)
             log.log(.error, "reload \(number): rejected, every endpoint kept as it was: \(rejection), \(elapsed(since: startedAt)) ms",
                     fields: reloadFields(number: number, trigger: trigger, startedAt: startedAt) + [("rejected", rejection)])
@@ -276,6 +276,12 @@ package final class Broker {
         }
         attempt.isStaging = false
         if attempt.loading == 0, reload === attempt { commit(attempt) }
+    }
+
+    /// With `--strict` a reload, like the start, takes no folder with an error or a warning.
+    private func strictRejection(of plan: DeploymentPlan) -> String? {
+        guard options.isStrict, plan.diagnostics.hasErrors || plan.diagnostics.warningCount > 0 else { return nil }
+        return "--strict and the folder has \(plan.diagnostics.errorCount) errors, \(plan.diagnostics.warningCount) warnings"
     }
 
     private func load(_ endpoint: Endpoint, on claim: PortClaim, isNewClaim: Bool, for attempt: Attempt) {

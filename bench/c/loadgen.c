@@ -9,6 +9,8 @@
 //
 // Every mode prints one JSON object on stdout, including the generator's own CPU use over the measured window
 // ("client_cpu": 1.0 is one core saturated), so a reader can tell when the client, not the server, is the limit.
+// echo and churn also count failed connections by kind ("refused", "reset", "closed"; "errors" is their sum): a failed
+// connection is not reopened in echo mode, so a server that drops connections shows both as errors and as a lower rate.
 // Every loop is bounded by --duration (and a hard deadline), so a stuck server never hangs the bench.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -108,7 +110,10 @@ typedef struct {
 static int ep;
 static conn_t *cs;
 static int connecting_now = 0, started = 0;
-static uint64_t errors = 0;
+// errors = refused + reset + closed: a connect that failed, a read or write that failed (reset, broken pipe), and a
+// connection the server closed while a reply was due. The kinds tell a refused port from a dropped connection.
+static uint64_t errors = 0, refused = 0, reset = 0, closed = 0;
+static void count_error(uint64_t *kind) { errors++; (*kind)++; }
 
 static void watch(conn_t *c, uint32_t events, int op) {
     struct epoll_event ev = {.events = events, .data.ptr = c};
@@ -123,7 +128,7 @@ static void conn_close(conn_t *c) {
 static void conn_open(conn_t *c) {
     c->src = started++;
     c->fd = start_connect(c->src);
-    if (c->fd < 0) { errors++; c->state = C_FREE; return; }
+    if (c->fd < 0) { count_error(&refused); c->state = C_FREE; return; }
     c->state = C_CONNECTING;
     c->t_open = now_ns();
     connecting_now++;
@@ -136,7 +141,7 @@ static void conn_send(conn_t *c) {
         ssize_t w = write(c->fd, msgbuf + c->sent, size - c->sent);
         if (w < 0) {
             if (errno == EAGAIN) { watch(c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD); return; }
-            errors++; conn_close(c); return;
+            count_error(&reset); conn_close(c); return;
         }
         c->sent += w;
     }
@@ -189,7 +194,7 @@ static int mode_tcp(const char *mode) {
             if (c->state == C_CONNECTING) {
                 int err = 0; socklen_t el = sizeof err;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err) { errors++; conn_close(c); continue; }
+                if (err) { count_error(&refused); conn_close(c); continue; }
                 connecting_now--;
                 conn_send(c);
                 continue;
@@ -197,7 +202,8 @@ static int mode_tcp(const char *mode) {
             if (c->state == C_SENDING && (evs[k].events & EPOLLOUT)) { conn_send(c); if (c->fd < 0) continue; }
             if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 ssize_t r = read(c->fd, rbuf, sizeof rbuf);
-                if (r == 0 || (r < 0 && errno != EAGAIN)) { errors++; conn_close(c); continue; }
+                if (r == 0) { count_error(&closed); conn_close(c); continue; }
+                if (r < 0 && errno != EAGAIN) { count_error(&reset); conn_close(c); continue; }
                 if (r < 0) continue;
                 c->recvd += r;
                 if (c->recvd >= (size_t)size && c->state == C_WAITING) {
@@ -235,9 +241,11 @@ static int mode_tcp(const char *mode) {
     double cpu = measuring ? cpu_seconds() - cpu0 : 0;
     qsort(samples, nsamples, sizeof *samples, cmp_u32);
     printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%d,\"seconds\":%.3f,\"count\":%llu,\"per_second\":%.1f,"
-           "\"p50_us\":%.0f,\"p99_us\":%.0f,\"errors\":%llu,\"client_cpu\":%.3f}\n",
+           "\"p50_us\":%.0f,\"p99_us\":%.0f,\"errors\":%llu,\"refused\":%llu,\"reset\":%llu,\"closed\":%llu,"
+           "\"client_cpu\":%.3f}\n",
            mode, conns, size, wall, (unsigned long long)done, wall > 0 ? done / wall : 0, pct(0.5), pct(0.99),
-           (unsigned long long)errors, wall > 0 ? cpu / wall : 0);
+           (unsigned long long)errors, (unsigned long long)refused, (unsigned long long)reset,
+           (unsigned long long)closed, wall > 0 ? cpu / wall : 0);
     return 0;
 }
 
