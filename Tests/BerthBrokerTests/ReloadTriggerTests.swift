@@ -43,6 +43,33 @@ import Testing
         #expect(broker.isRunning && Reload.ask(port) == "svc v2")
     }
 
+    /// Text logs carry the same reload line: level, `berth:` for the broker, the message, then fields as key=value.
+    @Test func reloadsAreLoggedInTextLogsToo() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        let file = "svc.tcp.\(port).port.js"
+        try folder.write([file: Self.answer("svc v1"), "manifest.json": Reload.manifest()])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BerthBinary.path)
+        process.arguments = ["serve", folder.path, "--bind", "127.0.0.1", "--no-watch"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let deadline = Date() + 10
+        while Reload.ask(port) != "svc v1", Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try FolderSync(root: folder.path).rsync(file, Self.answer("svc v2"))
+        kill(process.processIdentifier, SIGHUP)
+        while Reload.ask(port) != "svc v2", Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.contains("reload 1:") }.map(String.init) ?? ""
+        #expect(line.contains(" info  berth: reload 1: +0 ~1 -0, ") && line.contains(" trigger=SIGHUP"), "\(text)")
+        #expect(process.terminationStatus == 0)
+    }
+
     /// 300 imported files changed at once, by a `git checkout` and then by an rsync of the tree, with the default
     /// debounce: one reload each.
     @Test func hundredsOfFilesChangedAtOnceAreOneReload() throws {
