@@ -130,3 +130,135 @@ private final class LockedLines: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var snapshot: [String] { lock.withLock { lines } }
 }
+
+/// One line of `berth serve --log-format json`, decoded: the four fixed members and the string fields after them.
+package struct ServeLogEntry: Sendable {
+    package var level: String
+    package var handler: String?
+    package var message: String
+    /// Every other member, as the text the broker wrote (it writes every field as a JSON string).
+    package var fields: [String: String]
+    /// The raw line, for failure messages.
+    package var line: String
+
+    /// Nil for a line that is not one JSON object with a message (a handler's stray output, say).
+    package init?(line: String) {
+        guard let data = line.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let message = object["message"] as? String
+        else { return nil }
+        self.line = line
+        self.message = message
+        level = object["level"] as? String ?? ""
+        handler = object["handler"] as? String
+        var fields: [String: String] = [:]
+        for (key, value) in object where !["time", "level", "handler", "message"].contains(key) {
+            switch value {
+            case let text as String: fields[key] = text
+            case let number as NSNumber: fields[key] = number.stringValue
+            default: fields[key] = String(describing: value)
+            }
+        }
+        self.fields = fields
+    }
+
+    /// A field read as an integer (`"runtimes":"3"` or `"runtimes":3`).
+    package func integer(_ key: String) -> Int? { fields[key].flatMap { Int($0) } }
+}
+
+/// One `reload N: …` line: what a reload changed, kept and left running.
+package struct ReloadRecord: Sendable, CustomStringConvertible {
+    /// N: 1 for the first reload after start.
+    package var number: Int
+    /// `watch` or `SIGHUP`.
+    package var trigger: String?
+    package var level: String
+    /// A manifest that did not compile: every endpoint kept as it was.
+    package var isRejected: Bool
+    package var added: Int?
+    package var changed: Int?
+    package var removed: Int?
+    /// Files whose new version failed and whose last good version keeps serving.
+    package var kept: [String]
+    package var milliseconds: Int?
+    /// Handler runtimes alive after the reload, draining generations included.
+    package var runtimes: Int?
+    package var entry: ServeLogEntry
+
+    package var message: String { entry.message }
+    package var description: String { entry.line }
+
+    /// Nil unless `entry` is a reload line (handler null, message `reload N: …`).
+    package init?(_ entry: ServeLogEntry) {
+        guard entry.handler == nil, entry.message.hasPrefix("reload ") else { return nil }
+        let digits = entry.message.dropFirst("reload ".count).prefix { $0.isNumber }
+        guard let number = Int(digits) ?? entry.integer("reload"),
+            entry.message.dropFirst("reload ".count + digits.count).hasPrefix(":")
+        else { return nil }
+        self.number = number
+        self.entry = entry
+        trigger = entry.fields["trigger"]
+        level = entry.level
+        isRejected = entry.message.hasPrefix("reload \(number): rejected")
+        added = entry.integer("added")
+        changed = entry.integer("changed")
+        removed = entry.integer("removed")
+        kept = (entry.fields["kept"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        milliseconds = entry.integer("milliseconds")
+        runtimes = entry.integer("runtimes")
+    }
+}
+
+extension ServeProcess {
+    /// Every JSON line logged so far, decoded, in order.
+    package var entries: [ServeLogEntry] { lines.compactMap(ServeLogEntry.init(line:)) }
+
+    /// Every reload line logged so far, in order.
+    package var reloads: [ReloadRecord] { entries.compactMap(ReloadRecord.init) }
+
+    /// The number of the last reload logged, 0 before the first.
+    package var lastReloadNumber: Int { reloads.last?.number ?? 0 }
+
+    /// Waits for the reload line numbered `number`; nil when it has not come within `timeout` seconds.
+    package func waitForReload(_ number: Int, timeout: TimeInterval = 10) -> ReloadRecord? {
+        let deadline = Date() + timeout
+        repeat {
+            if let record = reloads.first(where: { $0.number == number }) { return record }
+            Thread.sleep(forTimeInterval: 0.01)
+        } while Date() < deadline && process.isRunning
+        return reloads.first { $0.number == number }
+    }
+
+    /// Waits for the first reload line numbered above `number` (the next one after a change); nil on timeout.
+    package func waitForReload(after number: Int, timeout: TimeInterval = 10) -> ReloadRecord? {
+        let deadline = Date() + timeout
+        repeat {
+            if let record = reloads.first(where: { $0.number > number }) { return record }
+            Thread.sleep(forTimeInterval: 0.01)
+        } while Date() < deadline && process.isRunning
+        return reloads.first { $0.number > number }
+    }
+
+    /// Waits for a decoded line that `matches` (searching every line, also those logged before the call); nil on
+    /// timeout.
+    package func waitForEntry(timeout: TimeInterval = 10, where matches: (ServeLogEntry) -> Bool) -> ServeLogEntry? {
+        let deadline = Date() + timeout
+        repeat {
+            if let entry = entries.first(where: matches) { return entry }
+            Thread.sleep(forTimeInterval: 0.01)
+        } while Date() < deadline && process.isRunning
+        return entries.first(where: matches)
+    }
+
+    /// How many lines' message contains `fragment`.
+    package func count(message fragment: String) -> Int { entries.count { $0.message.contains(fragment) } }
+
+    /// The process's resident set size in KiB (`VmRSS` in /proc/PID/status); 0 once it has exited.
+    package var residentKiB: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
