@@ -14,6 +14,9 @@ package enum FileReadError: Error, Hashable, Sendable {
     /// A path inside the folder that leads out of it (through a symlink swapped in since it was checked).
     case outsideFolder
     case system(errno: Int32)
+    /// Not among the files the running plan compiled (it appeared, or a symlink was retargeted, since): a broker loads
+    /// only checked bytes, and the reload the change triggers compiles it.
+    case notCompiled
 
     /// The reason as a clause that follows the file name: "does not exist", "is a directory", ….
     package var clause: String {
@@ -25,6 +28,7 @@ package enum FileReadError: Error, Hashable, Sendable {
         case .tooLarge(let bytes): "is \(bytes) bytes, too large"
         case .outsideFolder: "leads outside the handler folder; it is not read"
         case .system(let code): "cannot be read: \(ConfinedFolder.describe(errno: code))"
+        case .notCompiled: "changed since the folder was compiled; it loads once a reload has checked it"
         }
     }
 

@@ -111,6 +111,7 @@ extension FileReadError {
             "\(bytes) bytes, more than the \(HandlerFolder.maximumFileSize >> 20) MiB a module may have"
         case .outsideFolder: "it leads outside the handler folder and is not read"
         case .system(let code): HandlerFolder.describe(errno: code)
+        case .notCompiled: "it changed since the folder was compiled; it loads once a reload has checked it"
         }
     }
 }

@@ -1,3 +1,5 @@
+import BerthFolder
+
 /// Loads handler modules into one context, confined to the handler folder: relative specifiers resolve against the
 /// importing file, symlinks are resolved before anything is opened, nothing outside the folder is ever read, and the
 /// only bare specifiers are berth's built-in modules. Each file is compiled once per context. A failed import is
@@ -123,7 +125,7 @@ package final class ModuleLoader: JSModuleHost {
         if let record = records["./" + folder.relative(path)] { return .loaded(record) }
         isLoadingEntry = true
         defer { isLoadingEntry = false }
-        switch sources.read(path, in: folder) {
+        switch sources.read(path, in: folder, isStatic: isLoadingEntry) {
         case .failure(let failure): return refuse(.unreadable, "cannot read \(relativePath): \(failure.description)")
         case .success(let source):
             let record = Record(path: path, relativePath: folder.relative(path), source: source)
@@ -185,7 +187,7 @@ package final class ModuleLoader: JSModuleHost {
             let relativePath = folder.relative(path)
             let name = "./" + relativePath
             if records[name] == nil {
-                switch sources.read(path, in: folder) {
+                switch sources.read(path, in: folder, isStatic: isLoadingEntry) {
                 case .failure(let failure):
                     let message =
                         "cannot read \(relativePath) (imported as '\(specifier)' by "
@@ -426,12 +428,22 @@ package final class SourceCache {
     /// Bytes already read by the compiler, by path relative to the folder: served instead of the file's current bytes.
     private let compiled: [String: [UInt8]]
 
-    /// A cache that serves `compiled` (the plan's `sources`) for the files it holds and reads the others once.
+    /// A cache that serves `compiled` (the plan's `sources`) for the files it holds. With compiled bytes, a static
+    /// import or entry outside them is refused (`notCompiled`): it changed since the compile, and only checked code
+    /// runs; a dynamic `import()` of a computed path, which no compile can see, is read. Without, every file is read
+    /// once.
     package init(compiled: [String: [UInt8]] = [:]) { self.compiled = compiled }
 
-    func read(_ path: String, in folder: HandlerFolder) -> Result<[UInt8], HandlerFolder.ReadFailure> {
+    func read(_ path: String, in folder: HandlerFolder, isStatic: Bool) -> Result<[UInt8], HandlerFolder.ReadFailure> {
         if let known = contents[path] { return known }
-        let result = compiled[folder.relative(path)].map { .success($0) } ?? folder.read(path)
+        let result: Result<[UInt8], HandlerFolder.ReadFailure>
+        if let bytes = compiled[folder.relative(path)] {
+            result = .success(bytes)
+        } else if isStatic, !compiled.isEmpty {
+            return .failure(.notCompiled)
+        } else {
+            result = folder.read(path)
+        }
         contents[path] = result
         return result
     }

@@ -309,9 +309,7 @@ struct PlanDiffTests {
         let (diff, _) = try served.diff()
         let reasons = Dictionary(uniqueKeysWithValues: diff.kept.map { ($0.running.claim, $0.reason) })
         #expect(reasons["udp/9000"]?.hasPrefix("module.syntax at a.udp.9000.port.js:1:") == true)
-        withKnownIssue("PlanDiff.reason falls back to the first error of the same code anywhere in the plan") {
-            #expect(reasons["tcp/7000"] == "module.syntax at lib/util.js:1:20")
-        }
+        #expect(reasons["tcp/7000"] == "module.syntax at lib/util.js:1:20")
     }
 
     @Test func aNewFileOnARunningClaimLosesToTheIncumbentAndChangesNothing() throws {
@@ -406,9 +404,7 @@ struct PlanDiffTests {
                 incumbents: ["tcp/7000": "echo.tcp.7000.port.js", "tcp/7443": "secure.tcp.7443.port.js"],
                 now: Date().addingTimeInterval(60 * 24 * 3600)))
         #expect(later.diagnostics.contains { $0.code == .tlsExpired && $0.location?.file == "manifest.json" })
-        withKnownIssue("PlanDiff.rejection takes every error located in manifest.json, TLS file errors included") {
-            #expect(PlanDiff.rejection(of: later, running: served.running) == nil)
-        }
+        #expect(PlanDiff.rejection(of: later, running: served.running) == nil)
         let diff = PlanDiff(running: ReloadSamples.running(served.running), plan: later)
         #expect(claims(diff.replaced) == ["tcp/7000"])
         #expect(diff.kept.map(\.running.claim) == ["tcp/7443"])

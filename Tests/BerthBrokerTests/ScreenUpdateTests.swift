@@ -122,7 +122,9 @@ import Testing
 
         for address in [first, first, second] { screen.connectionClosed(from: address) }
         #expect(screen.openConnections == 2)
-        for address in ["10.0.0.3", "10.0.0.4"] { screen.connectionClosed(from: try ip(address)) }
+        for address in ["10.0.0.3", "10.0.0.4"] {
+            screen.connectionClosed(from: try ip(address), grouping: screen.grouping)
+        }
         #expect(screen.openConnections == 0)
         // Every slot is free again: the regrouped source gets its full cap, no more.
         #expect(screen.admitConnection(from: try ip("10.0.0.6"), now: 2) == .admit)
@@ -138,11 +140,12 @@ import Testing
         #expect(screen.admitConnection(from: try ip("10.0.0.2"), now: 1) == .admit)
         // The connection from before the regrouping closes: the /24 source still holds the one opened after it.
         screen.connectionClosed(from: old)
-        let third = try ip("10.0.0.3")
-        withKnownIssue("connectionClosed frees the slot of the new group for a connection counted in the old one") {
-            #expect(screen.admitConnection(from: third, now: 2) == .refuse(.maxConnectionsPerSource))
-        }
-        #expect(screen.openConnections >= 1)
+        #expect(screen.admitConnection(from: try ip("10.0.0.3"), now: 2) == .refuse(.maxConnectionsPerSource))
+        #expect(screen.openConnections == 1)
+        // The one opened after it closes under its own grouping: the /24 source is free again.
+        screen.connectionClosed(from: try ip("10.0.0.2"), grouping: screen.grouping)
+        #expect(screen.openConnections == 0)
+        #expect(screen.admitConnection(from: try ip("10.0.0.3"), now: 3) == .admit)
     }
 
     @Test func aSmallerSourcePrefixAlsoStartsAfresh() throws {

@@ -24,6 +24,8 @@ final class Generation {
     private var runtime: HandlerRuntime?
     private(set) var connections: [ConnectionID: TCPConnection] = [:]
     private var lastConnection = 0
+    /// The screen's grouping each connection was admitted under, for those admitted after a source-prefix change.
+    private var groupings: [ConnectionID: Int] = [:]
     private var timers: [TimerID: LoopTimer] = [:]
     /// Bounds `open(ctx)`; a version whose open has not finished by then failed.
     private var openTimer: LoopTimer?
@@ -167,6 +169,7 @@ final class Generation {
         lastConnection += 1
         let id = ConnectionID(lastConnection)
         connections[id] = connection
+        if claim.screen.grouping != 0 { groupings[id] = claim.screen.grouping }
         connection.delegate = ConnectionEvents(id: id, generation: self)
         connection.startReading()
         let info = ConnectionInfo(
@@ -309,7 +312,9 @@ extension Generation {
     fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
         // Held for this call: unloading below may let the broker forget a retired claim.
         let claim = self.claim
-        if let connection = connections.removeValue(forKey: id) { claim.screen.connectionClosed(from: connection.remote.ip) }
+        if let connection = connections.removeValue(forKey: id) {
+            claim.screen.connectionClosed(from: connection.remote.ip, grouping: groupings.removeValue(forKey: id) ?? 0)
+        }
         if let runtime { check(runtime.deliverClose(id, hadError: hadError)) }
         guard connections.isEmpty else { return }
         unloadIfDrained()

@@ -57,19 +57,24 @@ package struct PlanDiff: Equatable, Sendable {
             // The running version's own file refused wins over another file refused on the same port.
             let refusal = plan.refused.first { $0.file == current.file } ?? refusedClaims[claim]
             if let refusal {
-                kept.append(Kept(running: current, file: refusal.file, reason: Self.reason(for: refusal, in: plan)))
+                kept.append(Kept(running: current, file: refusal.file,
+                                 reason: Self.reason(for: refusal, importing: current.imports, in: plan)))
             } else {
                 removed.append(current)
             }
         }
     }
 
-    /// Why `plan` must not be applied at all, or nil: its manifest has an error (every endpoint's policy depends on
-    /// it), or it has none while the running plan had one (a sync deleting and re-creating it must not open every
-    /// port to every source in between).
+    /// Why `plan` must not be applied at all, or nil: its manifest does not compile (every endpoint's policy depends
+    /// on it), or it has none while the running plan had one (a sync deleting and re-creating it must not open every
+    /// port to every source in between). Errors of one endpoint located in the manifest (its TLS files) and selectors
+    /// left without their handler are not the manifest failing: they refuse one endpoint, or none.
     package static func rejection(of plan: DeploymentPlan, running: DeploymentPlan) -> String? {
         let manifest = "manifest.json"
-        if let error = plan.diagnostics.first(where: { $0.severity == .error && $0.location?.file == manifest }) {
+        if let error = plan.diagnostics.first(where: {
+            $0.severity == .error && $0.location?.file == manifest && $0.code.rawValue.hasPrefix("manifest.")
+                && $0.code != .manifestSelectorUnmatched
+        }) {
             return "\(manifest) does not compile (\(error.code.rawValue) at \(error.location!.description))"
         }
         func hasManifest(_ plan: DeploymentPlan) -> Bool { !plan.diagnostics.contains { $0.code == .manifestMissing } }
@@ -85,10 +90,14 @@ package struct PlanDiff: Equatable, Sendable {
         return SHA256.hex(lines.joined())
     }
 
-    /// `module.syntax at lib/x.js:3:1`: the first error that refused `entry`, preferring one located in its own file.
-    static func reason(for entry: RefusedEntry, in plan: DeploymentPlan) -> String {
+    /// `module.syntax at lib/x.js:3:1`: the first error that refused `entry`, located in its own file, else in a file
+    /// the running version imports, else anywhere with the same code.
+    static func reason(for entry: RefusedEntry, importing imports: [String], in plan: DeploymentPlan) -> String {
         let errors = plan.diagnostics.filter { $0.severity == .error && entry.reasons.contains($0.code) }
-        guard let diagnostic = errors.first(where: { $0.location?.file == entry.file }) ?? errors.first else {
+        let files = Set(imports)
+        guard let diagnostic = errors.first(where: { $0.location?.file == entry.file })
+            ?? errors.first(where: { $0.location.map { files.contains($0.file) } ?? false }) ?? errors.first
+        else {
             return entry.reasons.map(\.rawValue).joined(separator: ",")
         }
         return diagnostic.code.rawValue + (diagnostic.location.map { " at \($0.description)" } ?? "")

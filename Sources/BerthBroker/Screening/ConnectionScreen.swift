@@ -46,11 +46,19 @@ package final class ConnectionScreen {
 
     /// Screens new connections and datagrams by `endpoint`'s policy and limits from now on (a reload changed the
     /// manifest): open connections, counters and per-source state carry over, unless the source prefix changed, which
-    /// regroups sources (their state starts afresh; open connections still free their slot in the total).
+    /// regroups sources (`grouping` moves on; their state starts afresh, and connections admitted before free only
+    /// their slot in the total).
     package func update(to endpoint: Endpoint) {
-        if endpoint.limits.sourcePrefix != limits.sourcePrefix { sources = SourceTable(capacity: sources.capacity) }
+        if endpoint.limits.sourcePrefix != limits.sourcePrefix {
+            sources = SourceTable(capacity: sources.capacity)
+            grouping += 1
+        }
         (policy, limits) = (endpoint.policy, endpoint.limits)
     }
+
+    /// How sources are grouped now: 0 until a reload changes the source prefix. A connection's close passes the
+    /// grouping it was admitted under.
+    package private(set) var grouping = 0
 
     /// Judges a new TCP connection at `now` (ms); an admitted one holds a slot until `connectionClosed(from:)`.
     package func admitConnection(from address: IPAddress, now: UInt64) -> Verdict {
@@ -70,9 +78,10 @@ package final class ConnectionScreen {
         return .admit
     }
 
-    /// Frees the slots an admitted connection held.
-    package func connectionClosed(from address: IPAddress) {
+    /// Frees the slots an admitted connection held; one admitted under an earlier `grouping` holds none per source now.
+    package func connectionClosed(from address: IPAddress, grouping: Int = 0) {
         openConnections -= 1
+        guard grouping == self.grouping else { return }
         sources.ifPresent(SourceTable<SourceState>.key(for: address, prefix: limits.sourcePrefix)) { state in
             state.connections = max(0, state.connections - 1)
         }
