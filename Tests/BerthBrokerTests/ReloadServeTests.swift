@@ -238,7 +238,11 @@ import Glibc
         #expect(broker.waitForReload(7)?.runtimes == 1, "\(broker.reloads)")
         Thread.sleep(forTimeInterval: 0.2)
         let after = broker.residentKiB
-        #expect(after - baseline < 16 * 1024, "memory back: \(baseline) → peak \(peak) → \(after) KiB")
+        // Under `make test-asan` the allocator is ASan's, which keeps what is freed (its quarantine and caches): the
+        // resident size says nothing there about what berth gives back; the runtime count above still does.
+        if ProcessInfo.processInfo.environment["ASAN_OPTIONS"] == nil {
+            #expect(after - baseline < 16 * 1024, "memory back: \(baseline) → peak \(peak) → \(after) KiB")
+        }
         #expect(held.last?.exchange("z") == "v6 7")
     }
 
