@@ -14,7 +14,8 @@ final class Generation {
     let endpoint: Endpoint
     /// The hash of the code it loaded (`PlanDiff.codeHash`): a later plan with the same code needs no new generation.
     let codeHash: String
-    private unowned let claim: PortClaim
+    /// Strong: the claim holds a generation only while it serves or drains, and lets go of it once it is unloaded.
+    private let claim: PortClaim
     private let loop: EventLoop
     private let immediates: ImmediateQueue
     private let log: BrokerLog
@@ -310,8 +311,6 @@ extension Generation {
     }
 
     fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
-        // Held for this call: unloading below may let the broker forget a retired claim.
-        let claim = self.claim
         if let connection = connections.removeValue(forKey: id) {
             claim.screen.connectionClosed(from: connection.remote.ip, grouping: groupings.removeValue(forKey: id) ?? 0)
         }
