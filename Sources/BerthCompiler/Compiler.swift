@@ -87,6 +87,8 @@ struct Compilation {
     var fileHashes: [String: String] = [:]
     /// Relative path → the bytes of every module file compiled (`DeploymentPlan.sources`).
     var moduleSources: [String: CompiledSource] = [:]
+    /// `DeploymentPlan.awaitedFiles`.
+    var awaitedFiles: Set<String> = []
 
     init(scan: FolderScan, options: CompileOptions) {
         self.scan = scan
@@ -132,6 +134,7 @@ struct Compilation {
             berthVersion: options.berthVersion, folderHash: SHA256.hex(folderLines), endpoints: endpoints,
             refused: refused, diagnostics: Array(Set(diagnostics)))
         plan.sources = moduleSources
+        plan.awaitedFiles = awaitedFiles
         return plan
     }
 }

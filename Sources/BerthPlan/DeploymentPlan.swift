@@ -16,6 +16,9 @@ package struct DeploymentPlan: Hashable, Sendable {
     /// The bytes of every module file the compiler checked, by path relative to the folder: `serve` loads these and
     /// never reads a module a second time, so what runs is what was checked. Not part of the plan document.
     package var sources: [String: CompiledSource] = [:]
+    /// Files an import names that do not exist (yet), relative to the folder: a broker watches for them to appear.
+    /// Not part of the plan document.
+    package var awaitedFiles: Set<String> = []
 
     package init(
         berthVersion: String, folderHash: String, endpoints: [Endpoint], refused: [RefusedEntry],

@@ -64,9 +64,8 @@ struct FolderWatchTests {
         ])
         let plan = try Compiler.compile(folder: folder.path)
         #expect(plan.refused.map(\.file) == ["echo.tcp.7000.port.js"])
-        withKnownIssue("directories(of:in:) knows only the files read (plan.sources), not the ones an import names") {
-            #expect(FolderWatch.directories(of: plan, in: folder.path).contains(folder.path + "/lib"))
-        }
+        #expect(plan.awaitedFiles == ["lib/late.js"])
+        #expect(FolderWatch.directories(of: plan, in: folder.path) == [folder.path, folder.path + "/lib"])
     }
 
     @Test func tlsFilesAddTheirDirectoriesWhetherRelativeOrAbsolute() throws {

@@ -181,6 +181,29 @@ import Testing
         #expect(Reload.ask(port) == "svc v2")
     }
 
+    /// An entry whose import does not exist yet is refused; the file appearing later, in a directory nothing the plan
+    /// compiled lives in, is a change the broker sees: the entry serves.
+    @Test func anImportThatAppearsLaterIsAChange() throws {
+        let (port, waiting) = (try FreePort.tcp(), try FreePort.tcp())
+        let folder = try TemporaryFolder()
+        let sync = FolderSync(root: folder.path)
+        try folder.write([
+            "svc.tcp.\(port).port.js": Self.answer("svc"), "lib/README": "lib/late.js arrives later\n",
+            "late.tcp.\(waiting).port.js":
+                "import { tag } from './lib/late.js';\nexport function handle(conn) { conn.end(tag + \"\\n\"); }\n",
+            "manifest.json": Reload.manifest(),
+        ])
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        defer { broker.stop() }
+        #expect(Reload.ask(waiting) == nil)
+
+        try sync.rsync("lib/late.js", "export const tag = 'late';\n")
+        let reload = try #require(broker.waitForReload(1), "\(broker.log)")
+        #expect(reload.added == 1, "\(reload)")
+        #expect(Reload.ask(waiting) == "late")
+        #expect(Reload.ask(port) == "svc")
+    }
+
     /// A write slower than the debounce: the half-written file is compiled, fails, and the last good version serves
     /// until the rest arrives; then the whole file serves.
     @Test func aWriteSlowerThanTheDebounceKeepsTheLastGoodUntilItFinishes() throws {

@@ -55,11 +55,20 @@ final class FolderWatch {
         timer.start(after: UInt64(debounceMilliseconds)) { [weak self] in self?.onQuiet() }
     }
 
-    /// The absolute directories `plan` depends on: `folder` itself, and the directory of every module it compiled
-    /// and of every TLS file it references.
+    /// The absolute directories `plan` depends on: `folder` itself, the directory of every module it compiled and of
+    /// every TLS file it references, and every directory inside the folder on the way to a file an import awaits
+    /// (those that do not exist yet cannot be watched: the nearest one that does sees them appear).
     static func directories(of plan: DeploymentPlan, in folder: String) -> Set<String> {
         var paths = [folder]
         for file in plan.sources.keys { paths.append(Self.directory(of: Self.absolute(file, in: folder))) }
+        for file in plan.awaitedFiles {
+            var components = file.split(separator: "/").dropLast()
+            guard !file.hasPrefix("/"), !components.contains("..") else { continue }
+            while !components.isEmpty {
+                paths.append(Self.absolute(components.joined(separator: "/"), in: folder))
+                components.removeLast()
+            }
+        }
         for endpoint in plan.endpoints {
             guard let tls = endpoint.tls else { continue }
             for file in [tls.certificate, tls.key] { paths.append(Self.directory(of: Self.absolute(file, in: folder))) }

@@ -22,6 +22,11 @@ extension Compilation {
             candidates[index].imports = inspection.files.filter { $0 != file }
             candidates[index].exports = inspection.exports.keys.sorted()
             for problem in inspection.problems {
+                if problem.kind == .importNotFound, let specifier = problem.specifier {
+                    // Where the import looks, folded as URL resolution folds it: the broker watches for it to appear.
+                    let importer = HandlerFolder.directory(of: "/" + problem.file)
+                    awaitedFiles.insert(String(HandlerFolder.join(importer, specifier).dropFirst()))
+                }
                 let diagnostic = Self.diagnostic(for: problem)
                 report(diagnostic)
                 candidates[index].refusals.append(diagnostic.code)
