@@ -147,6 +147,30 @@ import Testing
 
     /// The manifest deleted (with a code edit in the same sync): rejected, the old policy and code stay; restored,
     /// the edit applies.
+    /// `--strict` holds for reloads as for the start: a folder with a warning is rejected whole; once clean, it loads.
+    @Test func strictRejectsAReloadWithAWarning() throws {
+        let port = try FreePort.tcp()
+        let folder = try TemporaryFolder()
+        let sync = FolderSync(root: folder.path)
+        let file = "svc.tcp.\(port).port.js"
+        try folder.write([file: Self.answer("svc v1"), "manifest.json": Reload.manifest()])
+        let broker = try ServeProcess(
+            folder: folder.path, arguments: Reload.arguments(["--reload-debounce", "100ms", "--strict"]), readyCount: 1)
+        defer { broker.stop() }
+
+        // A deny that covers no allowed address is a warning (manifest.deny-unused); the edit beside it waits.
+        try sync.rsync(["manifest.json": Reload.manifest(defaults: #", "deny": ["192.0.2.0/24"]"#),
+                        file: Self.answer("svc v2")])
+        let rejected = try #require(broker.waitForReload(1), "\(broker.log)")
+        #expect(rejected.isRejected && rejected.message.contains("--strict"), "\(rejected)")
+        #expect(Reload.ask(port) == "svc v1")
+
+        try sync.rsync("manifest.json", Reload.manifest())
+        let loaded = try #require(broker.waitForReload(2), "\(broker.log)")
+        #expect(!loaded.isRejected && loaded.changed == 1, "\(loaded)")
+        #expect(Reload.ask(port) == "svc v2")
+    }
+
     @Test func aDeletedManifestChangesNothing() throws {
         let port = try FreePort.tcp()
         let folder = try TemporaryFolder()

@@ -181,6 +181,33 @@ import Testing
         #expect(Reload.ask(port) == "svc v2")
     }
 
+    /// A change made while the start still waits for an `open(ctx)` is not lost: the reload it asked for runs once the
+    /// start is done.
+    @Test func aChangeDuringTheStartReloadsOnceTheStartIsDone() throws {
+        let (slow, added) = (try FreePort.tcp(), try FreePort.tcp())
+        let folder = try TemporaryFolder()
+        let sync = FolderSync(root: folder.path)
+        try folder.write([
+            "slow.tcp.\(slow).port.js": """
+                export function open() { return new Promise((resolve) => setTimeout(resolve, 1500)); }
+                export function handle(conn) { conn.end("slow\\n"); }
+
+                """,
+            "manifest.json": Reload.manifest(),
+        ])
+        let started = Date()
+        let broker = try ServeProcess(
+            folder: folder.path, arguments: Reload.arguments(["--reload-debounce", "50ms"]), readyCount: 0)
+        defer { broker.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+        try sync.rsync("added.tcp.\(added).port.js", Self.answer("added"))
+        let reload = try #require(broker.waitForReload(1), "\(broker.log)")
+        #expect(Date().timeIntervalSince(started) >= 1.4, "the reload waited for the start")
+        #expect(reload.added == 1, "\(reload)")
+        #expect(Reload.ask(added) == "added")
+        #expect(Reload.ask(slow) == "slow")
+    }
+
     /// An entry whose import does not exist yet is refused; the file appearing later, in a directory nothing the plan
     /// compiled lives in, is a change the broker sees: the entry serves.
     @Test func anImportThatAppearsLaterIsAChange() throws {
