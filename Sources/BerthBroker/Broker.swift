@@ -75,6 +75,8 @@ package final class Broker {
     // MARK: Reload state
     private var reloadCount = 0
     private var reload: Attempt?
+    /// The reload being compiled off the loop: what triggered it and when (loop time, ms).
+    private var compiling: (trigger: String, startedAt: UInt64)?
     /// A trigger that arrived while a reload was under way: one more reload follows it.
     private var pendingTrigger: String?
     private let compileQueue = DispatchQueue(label: "berth.reload.compile")
@@ -244,10 +246,8 @@ package final class Broker {
             var errors = plan
             errors.diagnostics.removeAll { $0.severity != .error }
             Self.logDiagnostics(of: errors, except: self.plan, log: log)
-            log.log(.error, "reload \(number): rejected, every endpoint kept as it was: \(rejection), \(elapsed(since: startedAt)) ms",
-                    fields: reloadFields(number: number, trigger: trigger, startedAt: startedAt) + [("rejected", rejection)])
-            watch?.watch([self.plan, plan])
-            finishReload()
+            logUnapplied(number, trigger: trigger, startedAt: startedAt, because: rejection)
+            finishReload(watching: plan)
             return
         }
         if number != nil { Self.logDiagnostics(of: plan, except: self.plan, log: log) }
@@ -396,9 +396,8 @@ package final class Broker {
                     generation.unload()
                     newClaim?.unload()
                 }
-                log.log(.error, "reload \(number): the firewall was not applied, every endpoint kept as it was: \(error.message), \(elapsed(since: attempt.startedAt)) ms",
-                        fields: reloadFields(number: number, trigger: attempt.trigger, startedAt: attempt.startedAt)
-                            + [("rejected", error.message)])
+                logUnapplied(number, trigger: attempt.trigger, startedAt: attempt.startedAt, because: error.message,
+                             "the firewall was not applied")
                 finishReload(watching: attempt.plan)
                 return
             }
@@ -462,34 +461,27 @@ package final class Broker {
             if reloading == nil { log.log(.warn, "\(trigger): this broker does not reload; nothing changed") }
             return
         }
-        guard reload == nil, !isCompiling else {
+        guard reload == nil, compiling == nil else {
             pendingTrigger = trigger
             return
         }
         reloadCount += 1
-        isCompiling = true
         watch?.cancelPending()  // this reload covers the changes seen so far
         let number = reloadCount
-        compileStartedAt = loop.now
-        compileTrigger = trigger
+        compiling = (trigger, loop.now)
         let incumbents = claims.mapValues(\.endpoint.file)
         compileQueue.async { inbox.post(Compiled(number: number, result: reloading.compile(incumbents))) }
     }
 
-    private var isCompiling = false
-    private var compileStartedAt: UInt64 = 0
-    private var compileTrigger = ""
-
     private func compiled(_ compiled: Compiled) {
-        isCompiling = false
+        guard let (trigger, startedAt) = compiling else { return }
+        self.compiling = nil
         guard !isShuttingDown else { return }
         switch compiled.result {
         case .success(let plan):
-            begin(plan, number: compiled.number, trigger: compileTrigger, startedAt: compileStartedAt)
+            begin(plan, number: compiled.number, trigger: trigger, startedAt: startedAt)
         case .failure(let failure):
-            log.log(.error, "reload \(compiled.number): rejected, every endpoint kept as it was: \(failure.message), \(elapsed(since: compileStartedAt)) ms",
-                    fields: reloadFields(number: compiled.number, trigger: compileTrigger, startedAt: compileStartedAt)
-                        + [("rejected", failure.message)])
+            logUnapplied(compiled.number, trigger: trigger, startedAt: startedAt, because: failure.message)
             finishReload()
         }
     }
@@ -510,6 +502,13 @@ package final class Broker {
             pendingTrigger = nil
             requestReload(trigger)
         }
+    }
+
+    /// The one line of a reload that changed nothing at all, and why.
+    private func logUnapplied(_ number: Int, trigger: String?, startedAt: UInt64, because reason: String,
+                              _ what: String = "rejected") {
+        log.log(.error, "reload \(number): \(what), every endpoint kept as it was: \(reason), \(elapsed(since: startedAt)) ms",
+                fields: reloadFields(number: number, trigger: trigger, startedAt: startedAt) + [("rejected", reason)])
     }
 
     private func reloadFields(number: Int, trigger: String?, startedAt: UInt64) -> [(String, String)] {
