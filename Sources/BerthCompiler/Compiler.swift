@@ -75,7 +75,7 @@ struct Compilation {
         var policy: Policy?
         var limits: Limits?
         var tlsDraft: TLSDraft?
-        var tls: TLSReference?
+        var tls: TLSSettings?
     }
 
     let scan: FolderScan
@@ -89,6 +89,8 @@ struct Compilation {
     var moduleSources: [String: CompiledSource] = [:]
     /// `DeploymentPlan.awaitedFiles`.
     var awaitedFiles: Set<String> = []
+    /// `DeploymentPlan.credentials`.
+    var credentials: [String: [UInt8]] = [:]
 
     init(scan: FolderScan, options: CompileOptions) {
         self.scan = scan
@@ -135,6 +137,7 @@ struct Compilation {
             refused: refused, diagnostics: Array(Set(diagnostics)))
         plan.sources = moduleSources
         plan.awaitedFiles = awaitedFiles
+        for endpoint in endpoints { for file in endpoint.tls?.files ?? [] { plan.credentials[file] = credentials[file] } }
         return plan
     }
 }

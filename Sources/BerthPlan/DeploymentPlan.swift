@@ -19,6 +19,10 @@ package struct DeploymentPlan: Hashable, Sendable {
     /// Files an import names that do not exist (yet), relative to the folder: a broker watches for them to appear.
     /// Not part of the plan document.
     package var awaitedFiles: Set<String> = []
+    /// The bytes of every TLS certificate, key and CA file the compiler checked, by path as the manifest wrote it:
+    /// the broker's handshakes use these, so a pair half-rewritten since the check is never served. Not part of the
+    /// plan document.
+    package var credentials: [String: [UInt8]] = [:]
 
     package init(
         berthVersion: String, folderHash: String, endpoints: [Endpoint], refused: [RefusedEntry],
@@ -88,12 +92,28 @@ extension Endpoint {
             "exports": .array(exports.map(JSONValue.string)),
             "policy": ["allow": policy.allow.json, "deny": policy.deny.json],
             "limits": .object(limitsJSON),
-            "tls": tls.map {
+            "tls": tls?.json ?? .null,
+        ]
+    }
+}
+
+extension TLSSettings {
+    package var json: JSONValue {
+        [
+            "certificates": .array(certificates.map {
                 [
                     "certificate": .string($0.certificate), "key": .string($0.key),
                     "certificateSha256": .string($0.certificateSHA256), "notAfter": .string($0.notAfter),
+                    "names": .array($0.names.map(JSONValue.string)),
                 ]
+            }),
+            "clientCA": clientAuthority.map {
+                ["file": .string($0.file), "sha256": .string($0.sha256), "required": .bool($0.isRequired)]
             } ?? .null,
+            "alpn": .array(alpn.map(JSONValue.string)),
+            "minVersion": .string(minimumVersion.rawValue),
+            "handshakeTimeoutMs": .int(handshakeTimeoutMilliseconds),
+            "strictSNI": .bool(isStrictSNI),
         ]
     }
 }

@@ -35,20 +35,88 @@ package enum AddressFamily: String, Sendable {
 }
 
 /// Both ends of an accepted connection: they become `conn.remoteAddress`, `remotePort`, `remoteFamily`,
-/// `localAddress` and `localPort`.
+/// `localAddress` and `localPort`; `tls` when the broker terminated TLS on it.
 package struct ConnectionInfo: Hashable, Sendable {
     package var remoteAddress: String
     package var remotePort: Int
     package var remoteFamily: AddressFamily
     package var localAddress: String
     package var localPort: Int
+    package var tls: TLSConnectionInfo?
 
     package init(
-        remoteAddress: String, remotePort: Int, remoteFamily: AddressFamily, localAddress: String, localPort: Int
+        remoteAddress: String, remotePort: Int, remoteFamily: AddressFamily, localAddress: String, localPort: Int,
+        tls: TLSConnectionInfo? = nil
     ) {
         (self.remoteAddress, self.remotePort, self.remoteFamily) = (remoteAddress, remotePort, remoteFamily)
-        (self.localAddress, self.localPort) = (localAddress, localPort)
+        (self.localAddress, self.localPort, self.tls) = (localAddress, localPort, tls)
     }
+}
+
+/// What a finished TLS handshake agreed, for the properties a Node `tls.TLSSocket` has: `conn.encrypted`,
+/// `servername`, `alpnProtocol`, `getProtocol()`, `getCipher()`, `getPeerCertificate()`, `authorized`,
+/// `authorizationError`.
+package struct TLSConnectionInfo: Hashable, Sendable {
+    /// The SNI name the client sent; nil when it sent none (`conn.servername` is then false, as in Node).
+    package var serverName: String?
+    /// The ALPN protocol agreed; nil when none was (`conn.alpnProtocol` is then false).
+    package var alpnProtocol: String?
+    /// "TLSv1.2" or "TLSv1.3", as `getProtocol()` returns it.
+    package var protocolVersion: String
+    /// `getCipher()`: OpenSSL's name ("TLS_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256"), the IETF name, and
+    /// the version that introduced the cipher ("TLSv1.3", "TLSv1/SSLv3").
+    package var cipherName: String
+    package var cipherStandardName: String
+    package var cipherVersion: String
+    /// The client's certificate verified against the endpoint's client CA (`conn.authorized`).
+    package var authorized: Bool
+    /// Why it did not (an OpenSSL verify code as Node names it: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    /// "CERT_HAS_EXPIRED", or "NO_PEER_CERTIFICATE" when the client sent none); nil when authorized.
+    package var authorizationError: String?
+    /// The client's certificate; nil when it sent none (`getPeerCertificate()` returns `{}` then).
+    package var peerCertificate: PeerCertificate?
+
+    package init(
+        serverName: String?, alpnProtocol: String?, protocolVersion: String, cipherName: String,
+        cipherStandardName: String, cipherVersion: String, authorized: Bool, authorizationError: String?,
+        peerCertificate: PeerCertificate?
+    ) {
+        (self.serverName, self.alpnProtocol, self.protocolVersion) = (serverName, alpnProtocol, protocolVersion)
+        (self.cipherName, self.cipherStandardName, self.cipherVersion) = (cipherName, cipherStandardName, cipherVersion)
+        (self.authorized, self.authorizationError, self.peerCertificate) =
+            (authorized, authorizationError, peerCertificate)
+    }
+}
+
+/// A peer certificate in the shape of Node's `getPeerCertificate()` (the fields a handler decides on).
+package struct PeerCertificate: Hashable, Sendable {
+    /// Name attributes in certificate order, as Node keys them: ("C", "DE"), ("O", "Example"), ("CN", "alice").
+    package var subject: [(String, String)]
+    package var issuer: [(String, String)]
+    /// "DNS:alice.example, IP Address:127.0.0.1", as Node prints it; nil without the extension.
+    package var subjectAltName: String?
+    /// "Mar  5 12:00:00 2026 GMT", as OpenSSL prints an ASN.1 time (Node's `valid_from` / `valid_to`).
+    package var validFrom: String
+    package var validTo: String
+    /// Uppercase hex, no separators (Node's `serialNumber`).
+    package var serialNumber: String
+    /// Uppercase hex pairs joined by colons, of the DER encoding (Node's `fingerprint`, `fingerprint256`).
+    package var fingerprint: String
+    package var fingerprint256: String
+    /// The DER encoding (Node's `raw`, a Buffer).
+    package var raw: [UInt8]
+
+    package init(
+        subject: [(String, String)], issuer: [(String, String)], subjectAltName: String?, validFrom: String,
+        validTo: String, serialNumber: String, fingerprint: String, fingerprint256: String, raw: [UInt8]
+    ) {
+        (self.subject, self.issuer, self.subjectAltName) = (subject, issuer, subjectAltName)
+        (self.validFrom, self.validTo, self.serialNumber) = (validFrom, validTo, serialNumber)
+        (self.fingerprint, self.fingerprint256, self.raw) = (fingerprint, fingerprint256, raw)
+    }
+
+    package static func == (left: Self, right: Self) -> Bool { left.raw == right.raw }
+    package func hash(into hasher: inout Hasher) { hasher.combine(raw) }
 }
 
 /// What one call into a handler came to. A fault was already logged through `HandlerHost.log`; the string repeats it.

@@ -82,3 +82,68 @@ package struct CertificateDecodingError: Error, Hashable, Sendable {
     package var index: Int  // 0 is the leaf; higher ones are intermediates
     package var underlying: OpenSSLError
 }
+
+extension Certificate {
+    /// The DNS names the certificate covers: its subject alternative DNS names, or, when it has none, its subject's
+    /// common name (what clients fall back to). What SNI matches against.
+    package var dnsNames: [String] {
+        let alternatives = subjectAlternativeNames.compactMap { if case .dns(let name) = $0 { name } else { nil } }
+        if !alternatives.isEmpty { return alternatives }
+        return commonName.map { [$0] } ?? []
+    }
+
+    /// One subject alternative name of the kinds berth reports.
+    package enum AlternativeName: Hashable, Sendable {
+        case dns(String)
+        case ipAddress(String)
+    }
+
+    /// The DNS names and IP addresses of the subjectAltName extension, in certificate order.
+    package var subjectAlternativeNames: [AlternativeName] {
+        guard let names = unsafe cssl_subject_alt_names(raw) else {
+            ERR_clear_error()  // no extension: an answer, not an error
+            return []
+        }
+        defer { unsafe cssl_general_names_free(names) }
+        var result: [AlternativeName] = []
+        let count = unsafe cssl_general_names_count(names)
+        for index in 0..<count {
+            var bytes: UnsafePointer<UInt8>?
+            var length: Int32 = 0
+            let type = unsafe cssl_general_name(names, index, &bytes, &length)
+            guard let bytes = unsafe bytes else { continue }
+            let value = unsafe Array(UnsafeBufferPointer(start: bytes, count: Int(length)))
+            if type == cssl_gen_dns() {
+                result.append(.dns(String(decoding: value, as: UTF8.self)))
+            } else if type == cssl_gen_ipadd(), let text = Self.ipText(value) {
+                result.append(.ipAddress(text))
+            }
+        }
+        return result
+    }
+
+    /// The subject's first common name (CN), if it has one.
+    package var commonName: String? {
+        guard let name = unsafe X509_get_subject_name(raw) else { return nil }
+        let index = unsafe X509_NAME_get_index_by_NID(name, NID_commonName, -1)
+        guard index >= 0, let entry = unsafe X509_NAME_get_entry(name, index),
+            let data = unsafe X509_NAME_ENTRY_get_data(entry)
+        else { return nil }
+        var utf8: UnsafeMutablePointer<UInt8>?
+        let length = unsafe ASN1_STRING_to_UTF8(&utf8, data)
+        guard length >= 0, let utf8 = unsafe utf8 else { return nil }
+        defer { unsafe CRYPTO_free(utf8, #fileID, #line) }
+        return unsafe String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
+    }
+
+    /// An IP address SAN as text, the way Node prints it (IPv6 in full lowercase groups, as OpenSSL does).
+    private static func ipText(_ bytes: [UInt8]) -> String? {
+        switch bytes.count {
+        case 4: return bytes.map(String.init).joined(separator: ".")
+        case 16:
+            return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16, uppercase: true) }
+                .joined(separator: ":")
+        default: return nil
+        }
+    }
+}

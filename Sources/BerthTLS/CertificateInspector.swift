@@ -21,6 +21,7 @@ package enum CertificateInspector {
         inspection.notAfter = leaf.notAfter
         inspection.subject = leaf.subject
         inspection.certificateSHA256 = leaf.sha256
+        inspection.names = leaf.dnsNames
         for (index, certificate) in chain.enumerated() {
             let who =
                 index == 0
@@ -176,6 +177,7 @@ package struct CertificateInspection: Sendable {
     package var notBefore: Date?
     package var subject: String?  // RFC 2253, e.g. "CN=echo.example"
     package var certificateSHA256: String?  // lowercase hex SHA-256 of the leaf's DER encoding
+    package var names: [String] = []  // the leaf's DNS names (`Certificate.dnsNames`)
 
     package init() {}
 }

@@ -71,7 +71,7 @@ final class FolderWatch {
         }
         for endpoint in plan.endpoints {
             guard let tls = endpoint.tls else { continue }
-            for file in [tls.certificate, tls.key] { paths.append(Self.directory(of: Self.absolute(file, in: folder))) }
+            for file in tls.files { paths.append(Self.directory(of: Self.absolute(file, in: folder))) }
         }
         return Set(paths)
     }

@@ -31,13 +31,18 @@ extension Compilation {
                 report(diagnostic)
                 if diagnostic.severity == .error { candidates[index].refusals.append(diagnostic.code) }
             }
-            guard let fingerprint = inspection.certificateSHA256, let notAfter = inspection.notAfter else { continue }
-            for (file, result) in zip([draft.certificate.value, draft.key.value], contents) where !file.hasPrefix("/") {
-                if case .success(let bytes) = result { fileHashes[file] = SHA256.hex(bytes) }
+            guard let fingerprint = inspection.certificateSHA256, let notAfter = inspection.notAfter,
+                case .success(let certificateBytes) = contents[0], case .success(let keyBytes) = contents[1]
+            else { continue }
+            for (file, bytes) in [(draft.certificate.value, certificateBytes), (draft.key.value, keyBytes)] {
+                credentials[file] = bytes
+                if !file.hasPrefix("/") { fileHashes[file] = SHA256.hex(bytes) }
             }
-            candidates[index].tls = TLSReference(
-                certificate: draft.certificate.value, key: draft.key.value, certificateSHA256: fingerprint,
-                notAfter: Self.rfc3339(notAfter))
+            candidates[index].tls = TLSSettings(certificates: [
+                TLSCertificate(
+                    certificate: draft.certificate.value, key: draft.key.value, certificateSHA256: fingerprint,
+                    keySHA256: SHA256.hex(keyBytes), notAfter: Self.rfc3339(notAfter), names: inspection.names)
+            ])
         }
     }
 

@@ -92,7 +92,9 @@ enum PlanView {
 
     private static func describe(_ endpoint: Endpoint, styling: Styling) -> String {
         var out = "  " + styling.green("+ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)"
-        if let tls = endpoint.tls { out += "  tls \(PrintableText.escaped(tls.certificate)) (until \(tls.notAfter))" }
+        if let tls = endpoint.tls, let first = tls.certificates.first {
+            out += "  tls \(PrintableText.escaped(first.certificate)) (until \(first.notAfter))"
+        }
         out += "\n"
         let detail = "      "
         out += detail + "allow  " + describe(endpoint.policy.allow, empty: "nobody") + "\n"
