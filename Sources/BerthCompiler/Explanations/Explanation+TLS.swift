@@ -326,7 +326,8 @@ extension Explanation {
                 CA:FALSE (or no basicConstraints and is not self-signed). OpenSSL does not accept such a
                 certificate as the issuer of a client certificate, so clients whose certificates it
                 signed fail verification. The usual cause is a client's own certificate put in the file
-                where the CA that issued it belongs.
+                where the CA that issued it belongs. A self-signed client certificate in the file still
+                verifies itself (pinning one client), which is why this is a warning, not an error.
 
                 Put the issuing CA's certificate in the file: openssl x509 -noout -issuer on a client
                 certificate names it, and openssl x509 -noout -ext basicConstraints on the CA certificate
