@@ -1069,7 +1069,8 @@ def render(records, info, cfg, skipped):
     for key in ("date", "cpu", "kernel", "memory", "swift", "node", "gcc", "openssl", "haproxy", "berth", "commit"):
         out.append(f"| {key} | {info[key]} |")
     out.append("")
-    out.append("Ratios are berth/Node and berth/C of the medians: above 1× is better for throughput (per second), "
+    out.append("Ratios are berth/Node, berth/C and berth/HAProxy of the medians: above 1× is better for throughput "
+               "(per second), "
                "below 1× is better for costs (KiB per connection, seconds).")
     out.append("`client cpu` is the load generator's CPU use and `server cpu` the server's, in cores (1.0 = the "
                "pinned core saturated); a client below 1.0 while the server is at 1.0 means the server is the limit. "
@@ -1217,7 +1218,7 @@ def main():
                     raw.flush()
                     extra = f" p50/p99 {record['p50_us']:.0f}/{record['p99_us']:.0f} µs" if "p50_us" in record else ""
                     extra += f" ({record['note']})" if "note" in record else ""
-                    print(f"  {record['scenario']:<15} rep {rep + 1} {record['impl']:<5} {record['config']:<40} "
+                    print(f"  {record['scenario']:<15} rep {rep + 1} {record['impl']:<7} {record['config']:<40} "
                           f"{fmt(record['value'])}{extra}", flush=True)
     with open(cfg.out, "w") as f:
         f.write(render(records, info, cfg, skipped) + "\n")
