@@ -63,6 +63,7 @@ extension Diagnostic.Code {
     package static let tlsALPN = Self(rawValue: "tls.alpn")
     package static let tlsMinVersion = Self(rawValue: "tls.min-version")
     package static let tlsHandshakeTimeout = Self(rawValue: "tls.handshake-timeout")
+    package static let tlsRejected = Self(rawValue: "tls.rejected")
 
     /// Every code berth can emit, in catalogue order (grouped, then as listed above).
     package static let all: [Self] = [
@@ -78,7 +79,7 @@ extension Diagnostic.Code {
         .moduleUndefinedGlobal, .moduleTooLarge,
         .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
         .tlsNotYetValid, .tlsPairs, .tlsSNIShadowed, .tlsClientCA, .tlsClientCANotCA, .tlsClientAuth, .tlsALPN,
-        .tlsMinVersion, .tlsHandshakeTimeout,
+        .tlsMinVersion, .tlsHandshakeTimeout, .tlsRejected,
     ]
 }
 

@@ -22,6 +22,13 @@ import Testing
             try folder.makeDirectory("certs")
             try Certificates.make(certificate: certificate, key: folder.path + "/certs/other.key")
             try Certificates.make(certificate: folder.path + "/certs/other.pem", key: key, curve: false)
+        case "tls.rejected":
+            // Parses and matches, but OpenSSL's default security level refuses an RSA key under 2048 bits.
+            try folder.makeDirectory("certs")
+            try Subprocess.checked("/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "365", "-subj", "/CN=berth-test",
+                "-keyout", key, "-out", certificate,
+            ])
         case "tls.expired":
             try folder.makeDirectory("certs")
             try Certificates.make(certificate: certificate, key: key, days: 1)

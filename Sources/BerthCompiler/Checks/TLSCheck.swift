@@ -65,14 +65,28 @@ extension Compilation {
                 candidates[index].refusals += errors
                 continue
             }
+            let settings = TLSSettings(
+                certificates: certificates, clientAuthority: clientAuthority, alpn: draft.alpn,
+                minimumVersion: draft.minimumVersion, handshakeTimeoutMilliseconds: draft.handshakeTimeoutMilliseconds,
+                isStrictSNI: draft.isStrictSNI)
+            // The broker's own context, built now: what OpenSSL refuses to serve (a weak key or signature) is refused
+            // here, so validate never counts as served an endpoint the broker would not serve.
+            do {
+                _ = try TLSServerContext(settings: settings, credentials: bytes)
+            } catch {
+                let locations = draft.pairs.flatMap { [$0.certificate, $0.key] } + (draft.clientCA.map { [$0] } ?? [])
+                let location = locations.first { $0.value == error.file }?.location ?? draft.pairs[0].certificate.location
+                report(Diagnostic(.tlsRejected, .error, at: location,
+                    "OpenSSL refuses \(error.file) for TLS: \(error.reason)",
+                    hint: "use an RSA key of at least 2048 bits or an EC key (P-256 or larger), signed with SHA-256 or better"))
+                candidates[index].refusals.append(.tlsRejected)
+                continue
+            }
             for (file, contents) in bytes {
                 credentials[file] = contents
                 if !file.hasPrefix("/") { fileHashes[file] = SHA256.hex(contents) }
             }
-            candidates[index].tls = TLSSettings(
-                certificates: certificates, clientAuthority: clientAuthority, alpn: draft.alpn,
-                minimumVersion: draft.minimumVersion, handshakeTimeoutMilliseconds: draft.handshakeTimeoutMilliseconds,
-                isStrictSNI: draft.isStrictSNI)
+            candidates[index].tls = settings
         }
     }
 

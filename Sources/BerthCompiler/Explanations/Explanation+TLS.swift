@@ -454,6 +454,32 @@ extension Explanation {
                 "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
             ],
             isVerifiable: false),
+
+        Explanation(
+            .tlsRejected, .error,
+            title: "OpenSSL refuses the certificate or key for TLS",
+            body: """
+                The files parse and match, but OpenSSL refuses to serve them at its default security level
+                (level 2 on Debian): an RSA or DSA key shorter than 2048 bits ("ee key too small"), a
+                certificate signed with MD5 or SHA-1 ("ca md too weak"), or a key type TLS cannot use. validate
+                builds the same handshake context berth serve builds, so an endpoint it accepts is one the
+                broker serves; this one would not be.
+
+                Issue a new certificate with an RSA key of at least 2048 bits or an EC key (P-256 or larger),
+                signed with SHA-256 or better: openssl req -x509 -newkey ec -pkeyopt
+                ec_paramgen_curve:P-256 -sha256 ....
+
+                The example cannot be compiled as shown: certificates are elided.
+                """,
+            failing: [
+                "manifest.json": tlsManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/echo.pem": "(an RSA 1024 certificate)", "certs/echo.key": "(its key)",
+            ],
+            fixed: [
+                "manifest.json": tlsManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/echo.pem": certificate(), "certs/echo.key": privateKey,
+            ],
+            isVerifiable: false),
     ]
 
     private static let clientCAManifest = ExampleFile.manifest(
