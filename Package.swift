@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "BerthTLS", dependencies: ["BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthFolder", "BerthJS", "BerthTLS"],
                 swiftSettings: strictSwift),
-        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthFolder", "BerthRuntime", "BerthStore", "CLibUV"], swiftSettings: wrapperSwift),
+        .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthFolder", "BerthRuntime", "BerthStore", "BerthTLS", "CLibUV"], swiftSettings: wrapperSwift),
         .target(name: "BerthFirewall", dependencies: ["BerthPlan", "CNFTables"], swiftSettings: wrapperSwift),
         .executableTarget(name: "berth", dependencies: ["BerthPlan", "BerthCompiler", "BerthBroker", "BerthFirewall"],
                           swiftSettings: strictSwift),

@@ -1,5 +1,6 @@
 package import BerthPlan
 import BerthStore
+import BerthTLS
 import Dispatch
 import Foundation
 
@@ -67,8 +68,6 @@ package final class Broker {
     private var isShuttingDown = false
     private var graceTimer: LoopTimer?
     private var outcome = Outcome.stopped
-    /// TLS endpoints already reported as not served: a reload does not repeat it.
-    private var reportedTLS: Set<String> = []
     /// Endpoints of the first plan that could not start (module, bind, `open`).
     private var unservable = 0
 
@@ -226,6 +225,8 @@ package final class Broker {
         let startedAt: UInt64
         /// New claims (bound, not listening) and new generations that finished `open(ctx)`.
         var ready: [(endpoint: Endpoint, generation: Generation, newClaim: PortClaim?)] = []
+        /// New TLS handshake contexts, by claim: for endpoints whose TLS settings differ from what their claim uses.
+        var tlsContexts: [String: TLSServerContext] = [:]
         /// Every generation made for this attempt, to free them if it is abandoned.
         var staged: [(generation: Generation, newClaim: PortClaim?)] = []
         /// Versions of running claims that failed to load or open: the running one stays.
@@ -257,17 +258,12 @@ package final class Broker {
         let attempt = Attempt(number: number, trigger: trigger, plan: plan, diff: PlanDiff(running: running, plan: plan),
                               startedAt: startedAt)
         reload = attempt
-        for endpoint in attempt.diff.added {
-            if endpoint.tls != nil {
-                guard reportedTLS.insert(endpoint.file).inserted else { continue }
-                log.log(.error, "not serving \(endpoint.file): TLS termination is not available in this version of berth",
-                        handler: endpoint.name)
-                notServed(endpoint.file, in: attempt)
-                continue
-            }
+        let unbuilt = buildTLSContexts(for: attempt)
+        for endpoint in attempt.diff.added where !unbuilt.contains(endpoint.claim) {
             let claim: PortClaim
             do {
-                claim = try PortClaim(endpoint: endpoint, loop: loop, options: options, log: log)
+                claim = try PortClaim(endpoint: endpoint, tls: attempt.tlsContexts[endpoint.claim], loop: loop,
+                                      options: options, log: log)
             } catch {
                 let address = options.bindAddress ?? "*"
                 log.log(.error, "not serving \(endpoint.file): cannot bind \(endpoint.claim) on \(address): \(error.message) (\(error.code))",
@@ -282,6 +278,31 @@ package final class Broker {
         }
         attempt.isStaging = false
         if attempt.loading == 0, reload === attempt { commit(attempt) }
+    }
+
+    /// Builds the handshake context of every endpoint whose TLS settings (files included, by hash) differ from what
+    /// its claim uses; returns the claims whose context OpenSSL refused. A new endpoint among them is not served; a
+    /// running one keeps its certificates, and the reload line says so.
+    private func buildTLSContexts(for attempt: Attempt) -> Set<String> {
+        var unbuilt: Set<String> = []
+        for endpoint in attempt.diff.added + attempt.diff.replaced + attempt.diff.repoliced {
+            guard let settings = endpoint.tls, claims[endpoint.claim]?.tls?.settings != settings else { continue }
+            do {
+                attempt.tlsContexts[endpoint.claim] = try TLSServerContext(
+                    settings: settings, credentials: attempt.plan.credentials)
+            } catch {
+                unbuilt.insert(endpoint.claim)
+                if claims[endpoint.claim] == nil {
+                    log.log(.error, "not serving \(endpoint.file): \(error.message)", handler: endpoint.name)
+                    notServed(endpoint.file, in: attempt)
+                } else {
+                    log.log(.error, "keeping the running certificates of \(endpoint.claim): \(error.message)",
+                            handler: endpoint.name)
+                    attempt.keptAfterOpen.append((endpoint.file, "tls: \(error.message)"))
+                }
+            }
+        }
+        return unbuilt
     }
 
     /// With `--strict` a reload, like the start, takes no folder with an error or a warning.
@@ -407,7 +428,9 @@ package final class Broker {
             retiredClaims.append(claim)
             claim.stopAccepting(graceMilliseconds: options.graceMilliseconds)
         }
-        for endpoint in diff.repoliced { claims[endpoint.claim]?.update(to: endpoint) }
+        for endpoint in diff.repoliced {
+            claims[endpoint.claim]?.update(to: endpoint, tls: attempt.tlsContexts[endpoint.claim])
+        }
         var added = 0
         var changed = diff.repoliced.count
         for (endpoint, generation, newClaim) in attempt.ready {
@@ -415,7 +438,7 @@ package final class Broker {
                 startServing(endpoint, generation, on: newClaim)
                 if claims[endpoint.claim] === newClaim { added += 1 }
             } else if let claim = claims[endpoint.claim] {
-                claim.update(to: endpoint)
+                claim.update(to: endpoint, tls: attempt.tlsContexts[endpoint.claim])
                 do {
                     try claim.serve(generation)
                     changed += 1

@@ -147,3 +147,86 @@ extension Certificate {
         }
     }
 }
+
+// What Node's `getPeerCertificate()` reports of a certificate.
+extension Certificate {
+    /// The subject's attributes in order, by OpenSSL's short names: [("C", "DE"), ("O", "Example"), ("CN", "alice")].
+    package var subjectAttributes: [(String, String)] { unsafe Self.attributes(X509_get_subject_name(raw)) }
+    package var issuerAttributes: [(String, String)] { unsafe Self.attributes(X509_get_issuer_name(raw)) }
+
+    /// "DNS:alice.example, IP Address:127.0.0.1", as Node prints `subjectaltname`; nil without the extension.
+    package var subjectAltNameText: String? {
+        let names = subjectAlternativeNames
+        guard !names.isEmpty else { return nil }
+        return names.map {
+            switch $0 {
+            case .dns(let name): "DNS:\(name)"
+            case .ipAddress(let address): "IP Address:\(address)"
+            }
+        }.joined(separator: ", ")
+    }
+
+    /// "Mar  5 12:00:00 2026 GMT" (Node's `valid_from`).
+    package var validFromText: String { unsafe Self.text(X509_get0_notBefore(raw)) }
+    package var validToText: String { unsafe Self.text(X509_get0_notAfter(raw)) }
+
+    /// Uppercase hex without separators (Node's `serialNumber`).
+    package var serialNumberHex: String {
+        guard let serial = unsafe X509_get0_serialNumber(raw), let number = unsafe ASN1_INTEGER_to_BN(serial, nil) else {
+            return ""
+        }
+        defer { unsafe BN_free(number) }
+        guard let hex = unsafe BN_bn2hex(number) else { return "" }
+        defer { unsafe CRYPTO_free(hex, #fileID, #line) }
+        return unsafe String(cString: hex)
+    }
+
+    /// The DER encoding.
+    package var der: [UInt8] {
+        let length = unsafe i2d_X509(raw, nil)
+        guard length > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: Int(length))
+        unsafe bytes.withUnsafeMutableBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            _ = unsafe i2d_X509(raw, &cursor)
+        }
+        return bytes
+    }
+
+    /// "AB:CD:…" of the DER's SHA-1 (`sha256: false`) or SHA-256, as Node prints `fingerprint` / `fingerprint256`.
+    package func fingerprint(sha256: Bool) -> String {
+        var digest = [UInt8](repeating: 0, count: 64)
+        var length: UInt32 = 0
+        _ = unsafe digest.withUnsafeMutableBufferPointer {
+            unsafe X509_digest(raw, sha256 ? EVP_sha256() : EVP_sha1(), $0.baseAddress, &length)
+        }
+        return digest.prefix(Int(length)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }
+            .joined(separator: ":")
+    }
+
+    private static func attributes(_ name: OpaquePointer?) -> [(String, String)] {
+        guard let name = unsafe name else { return [] }
+        var result: [(String, String)] = []
+        let count = unsafe X509_NAME_entry_count(name)
+        for index in 0..<count {
+            guard let entry = unsafe X509_NAME_get_entry(name, index),
+                let object = unsafe X509_NAME_ENTRY_get_object(entry), let data = unsafe X509_NAME_ENTRY_get_data(entry)
+            else { continue }
+            let nid = unsafe OBJ_obj2nid(object)
+            let key = unsafe OBJ_nid2sn(nid).map { unsafe String(cString: $0) } ?? "UNDEF"
+            var utf8: UnsafeMutablePointer<UInt8>?
+            let length = unsafe ASN1_STRING_to_UTF8(&utf8, data)
+            guard length >= 0, let utf8 = unsafe utf8 else { continue }
+            result.append((key, unsafe String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)))
+            unsafe CRYPTO_free(utf8, #fileID, #line)
+        }
+        return result
+    }
+
+    private static func text(_ time: UnsafePointer<ASN1_TIME>?) -> String {
+        guard let time = unsafe time else { return "" }
+        let bio = MemoryBIO()
+        _ = unsafe ASN1_TIME_print(bio.raw, time)
+        return bio.text()
+    }
+}

@@ -45,3 +45,11 @@ static inline int cssl_tlsext_err_alert_fatal(void) { return SSL_TLSEXT_ERR_ALER
 static inline int cssl_tlsext_err_noack(void) { return SSL_TLSEXT_ERR_NOACK; }
 static inline long cssl_bio_pending(BIO *bio) { return (long)BIO_pending(bio); }
 static inline void cssl_bio_set_mem_eof_return(BIO *bio, int value) { (void)BIO_set_mem_eof_return(bio, value); }
+static inline long cssl_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+static inline int cssl_bio_reset(BIO *bio) { return BIO_reset(bio); }
+static inline uint64_t cssl_server_options(void) {
+    return SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION;
+}
+static inline long cssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
+static inline int cssl_verify_peer(void) { return SSL_VERIFY_PEER; }
+static inline int cssl_verify_fail_if_no_peer_cert(void) { return SSL_VERIFY_FAIL_IF_NO_PEER_CERT; }

@@ -1,6 +1,7 @@
 import BerthRuntime
 import BerthPlan
 import BerthStore
+import BerthTLS
 
 /// One loaded version of an endpoint's handler: its runtime and everything that belongs to that version (its open
 /// connections, timers, immediates and `ctx.shared` subscriptions), on the broker's loop. Its `PortClaim` routes new
@@ -23,7 +24,7 @@ final class Generation {
     private let store: any SharedStore
     private let storeOwner: SharedStoreOwnerID
     private var runtime: HandlerRuntime?
-    private(set) var connections: [ConnectionID: TCPConnection] = [:]
+    private(set) var connections: [ConnectionID: ServedConnection] = [:]
     private var lastConnection = 0
     /// The screen's grouping each connection was admitted under, for those admitted after a source-prefix change.
     private var groupings: [ConnectionID: Int] = [:]
@@ -161,8 +162,9 @@ final class Generation {
         return closed
     }
 
-    /// Hands an admitted connection to the handler.
-    func accept(_ connection: TCPConnection) {
+    /// Hands an admitted connection to the handler (a TLS one after its handshake). `grouping` is the screen's
+    /// grouping it was admitted under.
+    func accept(_ connection: ServedConnection, grouping: Int) {
         guard let runtime else {
             connection.reset()
             return
@@ -170,13 +172,15 @@ final class Generation {
         lastConnection += 1
         let id = ConnectionID(lastConnection)
         connections[id] = connection
-        if claim.screen.grouping != 0 { groupings[id] = claim.screen.grouping }
-        connection.delegate = ConnectionEvents(id: id, generation: self)
+        if grouping != 0 { groupings[id] = grouping }
+        connection.setDelegate(ConnectionEvents(id: id, generation: self))
         connection.startReading()
-        let info = ConnectionInfo(
-            remoteAddress: connection.remoteAddress, remotePort: connection.remotePort,
-            remoteFamily: connection.remote.ip.family == .ipv4 ? .ipv4 : .ipv6,
-            localAddress: connection.localAddress, localPort: connection.localPort)
+        let tcp = connection.tcp
+        var info = ConnectionInfo(
+            remoteAddress: tcp.remoteAddress, remotePort: tcp.remotePort,
+            remoteFamily: tcp.remote.ip.family == .ipv4 ? .ipv4 : .ipv6,
+            localAddress: tcp.localAddress, localPort: tcp.localPort)
+        if case .tls(let secured) = connection { info.tls = secured.session.connectionInfo }
         check(runtime.acceptConnection(id, info))
     }
 
@@ -235,14 +239,8 @@ extension Generation: HandlerHost {
     func write(connection id: ConnectionID, bytes: RawSpan) -> Int {
         guard let connection = connections[id] else { return 0 }
         do {
-            // Most writes go to the kernel at once, without a copy; only the rest is copied into the write queue.
-            let written = try unsafe bytes.withUnsafeBytes { bytes throws(LoopError) in
-                try unsafe connection.tryWrite(bytes)
-            }
+            let written = try connection.write(bytes)
             guard written < bytes.byteCount else { return written }
-            try unsafe bytes.extracting(droppingFirst: written).withUnsafeBytes { rest throws(LoopError) in
-                try unsafe connection.write(copying: rest)
-            }
             let limit = claim.endpoint.limits.maxBufferedBytes
             if connection.bufferedBytes > limit {
                 // A consumer this far behind is closed, never allowed to grow the broker's memory.
@@ -263,10 +261,10 @@ extension Generation: HandlerHost {
     func destroy(connection id: ConnectionID) { connections[id]?.close() }
     func pause(connection id: ConnectionID) { connections[id]?.stopReading() }
     func resume(connection id: ConnectionID) { connections[id]?.startReading() }
-    func setNoDelay(connection id: ConnectionID, _ isEnabled: Bool) { try? connections[id]?.setNoDelay(isEnabled) }
+    func setNoDelay(connection id: ConnectionID, _ isEnabled: Bool) { try? connections[id]?.tcp.setNoDelay(isEnabled) }
 
     func setKeepAlive(connection id: ConnectionID, _ isEnabled: Bool, initialDelayMilliseconds: Int) {
-        try? connections[id]?.setKeepAlive(isEnabled, delaySeconds: max(1, initialDelayMilliseconds / 1000))
+        try? connections[id]?.tcp.setKeepAlive(isEnabled, delaySeconds: max(1, initialDelayMilliseconds / 1000))
     }
 
     func send(datagram: RawSpan, to address: String, port: Int) {

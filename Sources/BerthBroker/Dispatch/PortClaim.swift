@@ -1,4 +1,5 @@
 import BerthPlan
+import BerthTLS
 
 /// One transport and port the broker serves (`tcp/7000`): its socket, its screen and counters, and the generations
 /// of its handler. It lives as long as the endpoint is in the plan: a code change gives it a new generation, a policy
@@ -11,6 +12,10 @@ final class PortClaim {
     private let options: ServeOptions
     private let log: BrokerLog
     private var listener: TCPListener?
+    /// What new TLS handshakes use; nil for a plain endpoint. A rotation replaces it: open connections keep theirs.
+    private(set) var tls: TLSServerContext?
+    /// Connections admitted and still in their TLS handshake, which no generation has yet.
+    private var handshaking: [ObjectIdentifier: TLSConnection] = [:]
     private var udpSocket: UDPSocket?
     /// The generation new connections and datagrams go to; nil before the first one opened, and after a failure.
     private(set) var serving: Generation?
@@ -31,9 +36,12 @@ final class PortClaim {
     /// Called when the serving generation failed on its own: the claim no longer accepts.
     var onFailed: ((PortClaim) -> Void)?
 
-    /// Binds the port (not yet listening): a port that cannot be bound fails before any handler code runs.
-    init(endpoint: Endpoint, loop: EventLoop, options: ServeOptions, log: BrokerLog) throws(LoopError) {
-        (self.endpoint, self.loop, self.options, self.log) = (endpoint, loop, options, log)
+    /// Binds the port (not yet listening): a port that cannot be bound fails before any handler code runs. `tls` is
+    /// the endpoint's handshake context, built from the plan's credentials (`Broker`).
+    init(endpoint: Endpoint, tls: TLSServerContext?, loop: EventLoop, options: ServeOptions, log: BrokerLog)
+        throws(LoopError)
+    {
+        (self.endpoint, self.tls, self.loop, self.options, self.log) = (endpoint, tls, loop, options, log)
         screen = ConnectionScreen(endpoint: endpoint)
         switch endpoint.transport {
         case .tcp:
@@ -76,11 +84,20 @@ final class PortClaim {
         startTimers()
     }
 
-    /// Screens by `endpoint`'s policy and limits from now on; open connections carry on.
-    func update(to endpoint: Endpoint) {
+    /// Screens by `endpoint`'s policy and limits from now on, and new handshakes use `tls` when given (a plain
+    /// endpoint drops its context); open connections carry on with what they have.
+    func update(to endpoint: Endpoint, tls newTLS: TLSServerContext?) {
         self.endpoint = endpoint
         screen.update(to: endpoint)
         restartIdleSweep()
+        if endpoint.tls == nil {
+            tls = nil
+        } else if let newTLS {
+            tls = newTLS
+            let first = newTLS.settings.certificates[0]
+            log.log(.info, "tls certificates on \(endpoint.claim) now \(newTLS.leafSHA256.prefix(12)) (until \(first.notAfter))",
+                    handler: endpoint.name, fields: [("certificate", first.certificate), ("sha256", newTLS.leafSHA256)])
+        }
     }
 
     /// Stops taking connections and datagrams (the port refuses from now on); the serving generation retires, and
@@ -89,6 +106,9 @@ final class PortClaim {
     func stopAccepting(graceMilliseconds: Int?) {
         listener?.close()
         listener = nil
+        let unfinished = handshaking.values
+        handshaking.removeAll()
+        for connection in unfinished { connection.close() }
         udpSocket?.close()
         udpSocket = nil
         if let serving {
@@ -205,7 +225,29 @@ extension PortClaim: TCPListenerDelegate {
             connection.reset()
             return
         }
-        serving.accept(connection)
+        guard let tls else {
+            serving.accept(.plain(connection), grouping: screen.grouping)
+            return
+        }
+        // Screened first: a refused source never got here, and cost no cryptography.
+        let secured = TLSConnection(
+            tcp: connection, context: tls, timeoutMilliseconds: tls.settings.handshakeTimeoutMilliseconds,
+            grouping: screen.grouping, loop: loop
+        ) { [weak self] connection, failure in self?.handshakeFinished(connection, failure) }
+        handshaking[ObjectIdentifier(secured)] = secured
+    }
+
+    /// A handshake ended: the connection goes to the serving generation, or its failure is counted (never logged one
+    /// by one).
+    private func handshakeFinished(_ connection: TLSConnection, _ failure: TLSHandshakeFailure?) {
+        guard handshaking.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
+        if failure == nil, let serving {
+            serving.accept(.tls(connection), grouping: connection.grouping)
+            return
+        }
+        if let failure { screen.record(ConnectionScreen.Reason(failure)) }
+        connection.close()
+        screen.connectionClosed(from: connection.remote.ip, grouping: connection.grouping)
     }
 
     /// Counted into the summary line, never logged one by one: a flood of resets would flood the log.

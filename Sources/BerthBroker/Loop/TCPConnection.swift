@@ -201,6 +201,9 @@ package protocol TCPConnectionDelegate: AnyObject {
         if status == 0 {
             shutdownState = .done
             if hasReceivedEnd { close() }
+        } else if status == UV_ENOTCONN.rawValue {
+            // The peer reset the connection after its FIN, before ours left: nothing was lost (Node ignores it too).
+            close()
         } else if status != UV_ECANCELED.rawValue {
             fail(LoopError(status: status, operation: "uv_shutdown"))
         }

@@ -17,6 +17,10 @@ package final class ConnectionScreen {
         case descriptorLimit = "descriptor-limit"
         /// Accepting failed for another reason.
         case acceptFailed = "accept-failed"
+        /// A TLS handshake failed (`TLSHandshakeFailure`, whose names these share).
+        case tlsPlaintext = "tls-plaintext", tlsTimeout = "tls-timeout", tlsUnknownName = "tls-unknown-name"
+        case tlsClientCertificate = "tls-client-certificate", tlsALPN = "tls-alpn", tlsVersion = "tls-version"
+        case tlsAborted = "tls-aborted", tlsHandshake = "tls-handshake"
     }
 
     package enum Verdict: Equatable, Sendable {
