@@ -65,7 +65,7 @@ import Testing
         socket.on("end", () => console.log(JSON.stringify({
           received, sha256: hash.digest("hex"), expected: expected.digest("hex"), pauses,
           seconds: (Date.now() - started) / 1000 })));
-        setTimeout(() => { console.log(JSON.stringify({ error: "timeout", received })); process.exit(1); }, 120000);
+        setTimeout(() => { console.log(JSON.stringify({ error: "timeout", received })); process.exit(1); }, 120000).unref();
         """
 
     @Test func sixtyFourMiBToASlowReaderArriveIntactWithinTheBufferCap() throws {
@@ -150,7 +150,8 @@ import Testing
 
     // MARK: Half-close and destroy
 
-    /// The client ends (close_notify, then FIN) and still reads what the handler writes after its 'end'.
+    /// The client ends (close_notify, then FIN) and still reads what the handler writes on its 'end' (as a Node
+    /// server with the default allowHalfOpen: false, the broker ends its side once those writes are flushed).
     @Test func theClientEndsAndStillReadsTheReply() throws {
         let port = try FreePort.tcp()
         let site = try TLSSite()
@@ -163,10 +164,8 @@ import Testing
                   conn.on("data", (data) => { text += data; });
                   conn.on("end", () => {
                     console.log(`client ended after ${text.length} chars`);
-                    setTimeout(() => {
-                      conn.write(`you sent ${JSON.stringify(text)}; `);
-                      conn.end("and this came after your end\\n");
-                    }, 200);
+                    conn.write(`you sent ${JSON.stringify(text)}; `);
+                    conn.end("and this came after your end\\n");
                   });
                   conn.on("close", () => console.log("replier closed"));
                   conn.on("error", (error) => console.log(`replier error ${error.message}`));
@@ -192,7 +191,7 @@ import Testing
                 socket.on("end", () => { ended = true; });
                 socket.on("error", (e) => { error = e.message; });
                 socket.on("close", () => console.log(JSON.stringify({ text, ended, error })));
-                setTimeout(() => socket.destroy(), 10000);
+                setTimeout(() => socket.destroy(), 10000).unref();
                 """, arguments: [String(port), "TLSv" + version]) as? [String: Any]
             #expect(result?["text"] as? String == #"you sent "ping over tls"; and this came after your end"# + "\n",
                     "TLS \(version): \(String(describing: result))\n\(broker.log)")
@@ -237,7 +236,7 @@ import Testing
             });
             socket.on("error", (e) => { error = e.message; });
             socket.on("close", () => console.log(JSON.stringify({ text, error })));
-            setTimeout(() => socket.destroy(), 10000);
+            setTimeout(() => socket.destroy(), 10000).unref();
             """, arguments: [String(port)]) as? [String: Any]
         #expect(node?["text"] as? String == "bye\n" && node?["error"] is NSNull, "\(String(describing: node))")
         #expect(broker.waitForLog(#"read after my end: \"node still here 1\\nnode still here 2\\n\""#), "\(broker.log)")
@@ -296,7 +295,7 @@ import Testing
             socket.on("data", (data) => { received += data.length; });
             socket.on("error", () => {});
             socket.on("close", () => console.log(JSON.stringify({ received, milliseconds: Date.now() - sentAt })));
-            setTimeout(() => socket.destroy(), 20000);
+            setTimeout(() => socket.destroy(), 20000).unref();
             """, arguments: [String(port)]) as? [String: Any]
         #expect((result?["milliseconds"] as? Int ?? .max) < 2000, "\(String(describing: result))")
         #expect((result?["received"] as? Int ?? .max) < 32 << 20, "\(String(describing: result))")

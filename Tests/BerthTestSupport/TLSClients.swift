@@ -233,8 +233,9 @@ package struct TLSExchange: Sendable, CustomStringConvertible {
         error = object["error"] as? String
     }
 
-    /// The client options as the JSON the scripts read.
-    static func json(port: Int, _ options: OpenSSLClient.Options, send: String?) -> String {
+    /// The client options as the JSON file (`request.json` in the folder returned) the scripts read: a file, as
+    /// what a client sends may exceed what one command-line argument can hold (128 KiB).
+    static func request(port: Int, _ options: OpenSSLClient.Options, send: String?) throws -> TemporaryFolder {
         var object: [String: Any] = ["port": port]
         object["serverName"] = options.serverName
         object["version"] = options.version
@@ -243,8 +244,9 @@ package struct TLSExchange: Sendable, CustomStringConvertible {
         object["key"] = options.certificate?.keyPath
         object["ca"] = options.trusting
         object["send"] = send
-        let data = try! JSONSerialization.data(withJSONObject: object)
-        return String(decoding: data, as: UTF8.self)
+        let folder = try TemporaryFolder("berth-tls-client")
+        try JSONSerialization.data(withJSONObject: object).write(to: folder.url("request.json"))
+        return folder
     }
 }
 
@@ -255,9 +257,9 @@ package enum PythonTLS {
         port: Int, _ options: OpenSSLClient.Options = OpenSSLClient.Options(), send: String? = nil,
         timeout: TimeInterval = 60
     ) throws -> TLSExchange {
+        let request = try TLSExchange.request(port: port, options, send: send)
         let result = try Subprocess.run(
-            "/usr/bin/env", ["python3", "-c", exchangeScript, TLSExchange.json(port: port, options, send: send)],
-            timeout: timeout)
+            "/usr/bin/env", ["python3", "-c", exchangeScript, request.path + "/request.json"], timeout: timeout)
         return try TLSExchange(json: result.standardOutput + result.standardError)
     }
 
@@ -275,7 +277,8 @@ package enum PythonTLS {
 
     static let exchangeScript = """
         import json, socket, ssl, sys
-        o = json.loads(sys.argv[1])
+        with open(sys.argv[1]) as request:
+            o = json.load(request)
         result = {}
         try:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -333,8 +336,8 @@ package enum NodeTLS {
         port: Int, _ options: OpenSSLClient.Options = OpenSSLClient.Options(), send: String? = nil,
         timeout: TimeInterval = 60
     ) throws -> TLSExchange {
-        let result = try NodePeer.run(
-            exchangeScript, arguments: [TLSExchange.json(port: port, options, send: send)], timeout: timeout)
+        let request = try TLSExchange.request(port: port, options, send: send)
+        let result = try NodePeer.run(exchangeScript, arguments: [request.path + "/request.json"], timeout: timeout)
         return try TLSExchange(json: result.standardOutput + result.standardError)
     }
 
@@ -352,7 +355,7 @@ package enum NodeTLS {
 
     static let exchangeScript = """
         const tls = require("tls"), fs = require("fs");
-        const o = JSON.parse(process.argv[1]);
+        const o = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
         const result = {};
         const options = { host: "127.0.0.1", port: o.port, rejectUnauthorized: !!o.ca };
         if (o.ca) options.ca = fs.readFileSync(o.ca);
