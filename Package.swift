@@ -68,7 +68,7 @@ let package = Package(
         // depend on it, so SwiftPM builds it with them and they never run a stale one.
         .testTarget(name: "BerthBrokerTests", dependencies: ["BerthBroker", "BerthTestSupport", "berth"],
                     swiftSettings: strictSwift),
-        .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthFolder", "BerthTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "BerthTLSTests", dependencies: ["BerthTLS", "BerthFolder", "BerthPlan", "BerthTestSupport", "COpenSSL"], swiftSettings: strictSwift),
         .testTarget(name: "BerthCompilerTests", dependencies: ["BerthCompiler", "BerthTestSupport"],
                     exclude: ["Fixtures"], swiftSettings: strictSwift),
         .testTarget(name: "BerthFirewallTests", dependencies: ["BerthFirewall", "BerthTestSupport"],

@@ -520,7 +520,11 @@ package final class Broker {
     }
 
     private func finishReload(watching compiled: DeploymentPlan? = nil) {
-        watch?.watch([plan] + (compiled.map { [$0] } ?? []))
+        // What serves counts too: an endpoint kept after its new certificate was refused still uses its TLS files,
+        // and the fix of those files must be seen.
+        let serving = DeploymentPlan(berthVersion: plan.berthVersion, folderHash: plan.folderHash,
+                                     endpoints: claims.values.map(\.endpoint), refused: [], diagnostics: [])
+        watch?.watch([plan, serving] + (compiled.map { [$0] } ?? []))
         if let trigger = pendingTrigger {
             pendingTrigger = nil
             requestReload(trigger)
