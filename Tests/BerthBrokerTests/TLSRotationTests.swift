@@ -220,7 +220,7 @@ import Glibc
         // The right key back.
         last = broker.lastReloadNumber
         try sync.rsync("certs/site.key", first.keyPEM)
-        let restored = try #require(Self.reload(broker, after: last), "\(broker.log)")
+        let restored = try #require(broker.waitForReload(after: last), "\(broker.log)")
         #expect(restored.kept.isEmpty, "\(restored)")
         #expect(try serial() == first.serialNumber)
 
@@ -230,7 +230,7 @@ import Glibc
         let halfWritten = try #require(broker.waitForReload(after: last), "\(broker.log)")
         #expect(halfWritten.level == "warn" && halfWritten.message.contains("(tls.invalid-pem at manifest.json:"),
                 "\(halfWritten)")
-        let completed = try #require(Self.reload(broker, after: halfWritten.number), "\(broker.log)")
+        let completed = try #require(broker.waitForReload(after: halfWritten.number), "\(broker.log)")
         #expect(completed.kept.isEmpty, "\(completed)")
         #expect(broker.waitForLog("tls certificates on tcp/\(port) now \(renewed.sha256.prefix(12))", timeout: 10),
                 "\(broker.log)")
@@ -243,18 +243,6 @@ import Glibc
         #expect(report.staleAfterNew == 0, "\(report.text)")
         #expect(!report.longClosed && report.longEchoed == report.longSent, "\(report.text)")
         #expect(broker.count(message: "rotation handler opened") == 1)
-    }
-
-    /// The reload after `number` that a fixed TLS file should start. A pair kept as last good leaves its directory
-    /// unwatched (the running plan no longer names the refused endpoint's files), so the fix goes unnoticed: recorded
-    /// as a known issue, and SIGHUP (what an operator would send) reloads instead.
-    static func reload(_ broker: ServeProcess, after number: Int) -> ReloadRecord? {
-        if let record = broker.waitForReload(after: number, timeout: 5) { return record }
-        withKnownIssue("broker: the directory of a TLS pair kept as last good is no longer watched") {
-            Issue.record("no reload within 5 s of fixing the pair:\n\(broker.log)")
-        }
-        broker.signal(SIGHUP)
-        return broker.waitForReload(after: number)
     }
 
     /// With --no-watch a replaced certificate changes nothing until SIGHUP, which rotates it.

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// A certificate authority and the certificates it signs, made with the `openssl` command into a directory (usually
 /// the served folder's `certs/`), so TLS tests run real handshakes against real PEM files: server certificates with
