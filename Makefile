@@ -25,7 +25,8 @@ run: build
 	@echo "  nc 127.0.0.1 7000                    echo: greets, then echoes what you type"
 	@echo "  echo hi | nc -u -w1 127.0.0.1 9000   ping: pong #1, pong #2, ... counted in ctx.shared"
 	@echo "  nc 127.0.0.1 4000                    relay: open two; a line typed in one appears in the other"
-	@echo "  (uptime.tcp.7443 needs TLS termination, which this version does not have yet: it is not served)"
+	@echo "  openssl s_client -connect 127.0.0.1:7443 -quiet"
+	@echo "                                       uptime over TLS (the example certificate, self-signed): replies, closes"
 	@echo
 	$(BERTH) serve examples --bind 127.0.0.1
 
@@ -86,5 +87,7 @@ BENCH_BERTH = $(if $(filter command line,$(origin BERTH)),$(BERTH),.build/releas
 bench: deps
 	$(if $(filter command line,$(origin BERTH)),,$(SWIFT) build -c release)
 	@mkdir -p bench/bin
-	for f in loadgen echo_tcp echo_udp; do $${CC:-cc} -O2 -Wall -Wextra -o bench/bin/$$f bench/c/$$f.c || exit 1; done
+	for f in loadgen echo_tcp echo_udp; do \
+	    $${CC:-cc} -O2 -Wall -Wextra -o bench/bin/$$f bench/c/$$f.c $$([ $$f = loadgen ] && echo -lssl -lcrypto) || exit 1; \
+	done
 	python3 bench/run.py --berth $(BENCH_BERTH) $(if $(filter 1 yes true,$(FULL)),--full)

@@ -47,7 +47,7 @@ let package = Package(
                           swiftSettings: strictSwift + (isFuzzing ? [.define("BERTH_FUZZ")] : [])),
         .plugin(name: "EmbedRuntimeJS", capability: .buildTool(), dependencies: ["CompileRuntimeJS"],
                 path: "Sources/EmbedRuntimeJS"),
-        .target(name: "BerthTLS", dependencies: ["BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
+        .target(name: "BerthTLS", dependencies: ["BerthPlan", "BerthFolder", "COpenSSL"], swiftSettings: wrapperSwift),
         .target(name: "BerthCompiler", dependencies: ["BerthPlan", "BerthFolder", "BerthJS", "BerthTLS"],
                 swiftSettings: strictSwift),
         .target(name: "BerthBroker", dependencies: ["BerthPlan", "BerthFolder", "BerthRuntime", "BerthStore", "BerthTLS", "CLibUV"], swiftSettings: wrapperSwift),

@@ -42,6 +42,8 @@ PORTS = {
     "echo-udp": {"berth": 17101, "node": 17201, "c": 17301},
     "relay": {"berth": 17102, "node": 17202},
     "store": {"berth": 17103, "node": 17203},
+    # HAProxy terminates TLS on its port and forwards to the C echo on PORTS["echo-tcp"]["c"].
+    "tls-echo": {"berth": 17110, "node": 17210, "haproxy": 17310},
 }
 
 running = []  # every child process still alive, stopped by stop_all()
@@ -89,7 +91,7 @@ def raise_nofile():
 class Server:
     """One server process pinned to the server core, with its log in a file; ready when `ready_text` appears."""
 
-    def __init__(self, impl, scenario, berth, folder=None, grace="1s"):
+    def __init__(self, impl, scenario, berth, folder=None, grace="1s", args=()):
         self.impl, self.scenario = impl, scenario
         self.port = PORTS[scenario][impl]
         self.log = os.path.join(log_dir, f"{impl}-{scenario}-{time.monotonic_ns()}.log")
@@ -98,7 +100,7 @@ class Server:
                     "--log-format", "json", "--grace", grace, "--cpu-budget", "60s"]
             ready_text = '"message":"listening'
         elif impl == "node":
-            argv = ["node", os.path.join(BENCH, "node", scenario.replace("-", "_") + ".js"), str(self.port)]
+            argv = ["node", os.path.join(BENCH, "node", scenario.replace("-", "_") + ".js"), str(self.port), *args]
             ready_text = "ready"
         else:
             argv = [os.path.join(BIN, scenario.replace("-", "_")), str(self.port)]
@@ -107,6 +109,7 @@ class Server:
             self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=out, stderr=out,
                                          stdin=subprocess.DEVNULL, cwd=ROOT)
         running.append(self.proc)
+        self.pids = [self.proc.pid]  # taskset execs the server: same process
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if ready_text in open(self.log).read():
@@ -665,10 +668,187 @@ def echo_reload(cfg, rep, order, berth):
                    seconds=duration, note=note, **cpu_of(r))
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# TLS termination (issue #15). Three servers, each on the server core, with the same self-signed certificate: berth
+# serving the plain echo handler with a manifest `tls` pair; Node's tls.createServer echo; HAProxy (one thread, `mode
+# tcp`) terminating TLS in front of the C echo, both processes pinned to the server core (its figures count both). The
+# load generator speaks TLS 1.3 through OpenSSL (loadgen --tls 1) and never resumes a session.
+
+TLS_ECHO_GOAL = 1.2  # berth's round trips/s over TLS at least 1.2x Node's
+TLS_KEYS = {"ecdsa": "ECDSA P-256", "rsa": "RSA 2048"}
+TLS_IDLE_CONNECTIONS = 2000
+
+
+def tls_order(order):
+    """The rotation main() gives, with HAProxy in the C reference's place (the C echo is its backend)."""
+    impls = [{"c": "haproxy"}.get(i, i) for i in order]
+    return [i for i in impls if i != "haproxy" or shutil.which("haproxy")]
+
+
+def tls_credentials(kind):
+    """A self-signed certificate for localhost with a `kind` key, made once per bench run under the bench's temporary
+    directory: {"cert", "key", "pem" (certificate then key, for HAProxy)}."""
+    folder = os.path.join(log_dir, f"tls-{kind}")
+    paths = {"cert": os.path.join(folder, "server.pem"), "key": os.path.join(folder, "server.key"),
+             "pem": os.path.join(folder, "haproxy.pem")}
+    if os.path.isfile(paths["pem"]):
+        return paths
+    os.makedirs(folder, exist_ok=True)
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"] if kind == "ecdsa" else ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", paths["key"], "-out", paths["cert"],
+                    "-days", "30", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    with open(paths["pem"], "w") as out:
+        out.write(open(paths["cert"]).read() + open(paths["key"]).read())
+    # The certificate is valid from the second it was made; berth checks validity when it compiles the folder, which
+    # must not happen within that same second on a clock that rounds the other way.
+    time.sleep(1.1)
+    return paths
+
+
+class HAProxy:
+    """HAProxy terminating TLS (`mode tcp`, `nbthread 1`) in front of the C echo, both on the server core; the
+    driver's CPU and memory figures are the two processes' sum."""
+
+    def __init__(self, credentials, berth):
+        self.impl, self.port = "haproxy", PORTS["tls-echo"]["haproxy"]
+        self.backend = Server("c", "echo-tcp", berth)
+        config = os.path.join(log_dir, f"haproxy-{time.monotonic_ns()}.cfg")
+        with open(config, "w") as f:
+            f.write(f"""global
+    nbthread 1
+    maxconn 5000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+frontend tls
+    bind 127.0.0.1:{self.port} ssl crt {credentials["pem"]}
+    default_backend echo
+backend echo
+    server c 127.0.0.1:{self.backend.port}
+""")
+        self.log = config[:-4] + ".log"
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "haproxy", "-db", "-f", config], stdout=out,
+                                         stderr=out, stdin=subprocess.DEVNULL, cwd=ROOT)
+        running.append(self.proc)
+        self.pids = [self.proc.pid, self.backend.proc.pid]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"haproxy did not listen on {self.port}:\n{open(self.log).read()[-2000:]}")
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK + self.backend.cpu_seconds()
+
+    def rss_kib(self):
+        return rss_kib(self.proc.pid) + self.backend.rss_kib()
+
+    def stop(self):
+        stop(self.proc)
+        self.backend.stop()
+
+
+def tls_server(impl, credentials, berth):
+    """One TLS echo server with this certificate: berth on a copy of handlers/tls-echo with the pair in certs/."""
+    if impl == "haproxy":
+        return HAProxy(credentials, berth)
+    if impl == "node":
+        return Server("node", "tls-echo", berth, args=(credentials["cert"], credentials["key"]))
+    folder = tempfile.mkdtemp(prefix="tls-echo-", dir=log_dir)
+    shutil.copytree(os.path.join(BENCH, "handlers", "tls-echo"), folder, dirs_exist_ok=True)
+    os.makedirs(os.path.join(folder, "certs"))
+    shutil.copy(credentials["cert"], os.path.join(folder, "certs", "server.pem"))
+    shutil.copy(credentials["key"], os.path.join(folder, "certs", "server.key"))
+    return Server("berth", "tls-echo", berth, folder=folder)
+
+
+def tls_echo(cfg, rep, order, berth):
+    """TLS echo ping-pong over 100 connections (handshakes done before the measured window)."""
+    configs = [(100, 64), (100, 16384)]
+    credentials = tls_credentials("ecdsa")
+    for impl in tls_order(order):
+        server = tls_server(impl, credentials, berth)
+        try:
+            for conns, size in configs:
+                r = loadgen("echo", server.port, server, conns=conns, size=size, duration=cfg.duration,
+                            warmup=cfg.warmup, tls=1)
+                yield dict(scenario="tls-echo", config=f"{conns} conns, {size} B", impl=impl, rep=rep,
+                           value=r["per_second"], p50_us=r["p50_us"], p99_us=r["p99_us"], errors=r["errors"],
+                           handshake_failed=r["handshake_failed"], negotiated=r["negotiated"], **cpu_of(r))
+        finally:
+            server.stop()
+
+
+def tls_handshake(cfg, rep, order, berth):
+    """Full TLS 1.3 handshakes, 16 in flight: connect, handshake, 64 B echoed, close_notify, close. The server's CPU
+    (utime + stime of its processes, read by the load generator at the start and the end of the measured window, the
+    connections in flight at the end finished) divided by the handshakes completed in that window."""
+    for kind in TLS_KEYS:
+        credentials = tls_credentials(kind)
+        for impl in tls_order(order):
+            server = tls_server(impl, credentials, berth)
+            try:
+                r = loadgen("churn", server.port, server, conns=16, size=64, sources=64, duration=cfg.duration,
+                            warmup=cfg.warmup, tls=1, drain=1, pids=",".join(map(str, server.pids)))
+                if not r["handshakes"]:
+                    raise RuntimeError(f"tls-handshake: no handshake completed on {impl} ({r})")
+                yield dict(scenario="tls-handshake", config=f"{TLS_KEYS[kind]}, 16 in flight", impl=impl, rep=rep,
+                           value=round(r["server_cpu_seconds"] * 1e6 / r["handshakes"], 1),
+                           handshakes_per_second=r["per_second"], handshakes=r["handshakes"],
+                           server_cpu_seconds=r["server_cpu_seconds"], p50_us=r["p50_us"], p99_us=r["p99_us"],
+                           errors=r["errors"], handshake_failed=r["handshake_failed"], negotiated=r["negotiated"],
+                           **cpu_of(r))
+            finally:
+                server.stop()
+
+
+def tls_idle_memory(cfg, rep, order, berth):
+    """TLS_IDLE_CONNECTIONS connections, each after its handshake and one byte echoed, held open: the server's RSS
+    growth per connection."""
+    n = TLS_IDLE_CONNECTIONS
+    credentials = tls_credentials("ecdsa")
+    for impl in tls_order(order):
+        server = tls_server(impl, credentials, berth)
+        try:
+            time.sleep(0.2)
+            before = server.rss_kib()
+            # --duration only widens the generator's own deadline (warm-up + duration + 30 s) for the handshakes.
+            argv = ["taskset", "-c", CLIENT_CPU, os.path.join(BIN, "loadgen"), "idle", "--port", str(server.port),
+                    "--conns", str(n), "--sources", "8", "--hold", "60", "--duration", "60", "--tls", "1"]
+            gen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+            running.append(gen)
+            try:
+                line = gen.stdout.readline()  # bounded: loadgen gives up after its own deadline
+                r = json.loads(line) if line.strip() else {"ready": 0, "errors": -1}
+                time.sleep(0.5)  # let the server settle (Node allocates lazily)
+                after = server.rss_kib()
+            finally:
+                gen.stdin.close()
+                stop(gen)
+            if r["ready"] != n:
+                raise RuntimeError(f"tls-idle-memory: only {r['ready']}/{n} connections echoed on {impl} ({r})")
+            yield dict(scenario="tls-idle-memory", config=f"{n} open TLS connections", impl=impl, rep=rep,
+                       value=round((after - before) / n, 2), rss_before_kib=before, rss_after_kib=after,
+                       open_seconds=r["open_seconds"], negotiated=r["negotiated"])
+        finally:
+            server.stop()
+
+
 SCENARIOS = {
     "tcp-echo": tcp_echo, "churn": churn, "udp-echo": udp_echo, "relay": relay, "idle": idle, "store": store,
     "compile": compile_, "startup": startup, "reload-latency": reload_latency, "echo-reload": echo_reload,
-    "firewall": firewall,
+    "firewall": firewall, "tls-echo": tls_echo, "tls-handshake": tls_handshake, "tls-idle-memory": tls_idle_memory,
 }
 
 # name: (title, unit, higher is better, what the ratio columns mean)
@@ -687,6 +867,9 @@ TITLES = {
     "firewall-apply": ("Firewall: berth apply", "seconds", False),
     "firewall-plan": ("Firewall: no-change berth plan --detailed-exitcode", "seconds", False),
     "firewall-plan-listed": ("Firewall: no-change berth plan --detailed-exitcode --no-cache (table listed)", "seconds", False),
+    "tls-echo": ("TLS echo ping-pong (TLS 1.3, ECDSA P-256)", "round trips/s", True),
+    "tls-handshake": ("Full TLS 1.3 handshakes: server CPU per handshake", "server CPU µs per handshake", False),
+    "tls-idle-memory": ("Idle TLS connections", "server RSS KiB per connection", False),
 }
 
 
@@ -731,6 +914,9 @@ def machine(berth):
         "swift": sh("swift", "--version").splitlines()[0] if sh("swift", "--version") else "unknown",
         "node": sh("node", "--version"),
         "gcc": sh("gcc", "--version").splitlines()[0],
+        "openssl": sh("openssl", "version"),
+        "haproxy": (sh("haproxy", "-v").splitlines() or ["not installed"])[0] if shutil.which("haproxy")
+        else "not installed",
         "berth": f"{sh(berth, '--version')} ({os.path.relpath(berth, ROOT)})",
         "commit": commit,
     }
@@ -831,6 +1017,46 @@ def render_echo_reload(rows, cfg):
 CUSTOM_TABLES = {"reload-latency": render_reload_latency, "echo-reload": render_echo_reload}
 
 
+REPORT_IMPLS = IMPLS + ["haproxy"]
+IMPL_NAMES = {"berth": "berth", "node": "Node", "c": "C", "haproxy": "HAProxy"}
+
+# scenario: (what berth must do against Node, True when berth's median must be at least `factor` × Node's)
+TLS_GOALS = {
+    "tls-echo": (TLS_ECHO_GOAL, True),
+    "tls-handshake": (1.0, False),
+    "tls-idle-memory": (1.0, False),
+}
+TLS_NOTES = {
+    "tls-echo": "Every connection's TLS 1.3 handshake is done before the measured window. HAProxy terminates TLS on one thread and "
+                "forwards each connection to the C echo, both on the server core: its server cpu is the two "
+                "processes' sum.",
+    "tls-handshake": "Each connection: TCP connect, a full TLS 1.3 handshake (the load generator never offers a "
+                     "session to resume), 64 B echoed, close_notify, close; 16 in flight. The value is the server's "
+                     "CPU time (utime + stime of its processes, HAProxy's and its C echo's together) over the measured "
+                     "window divided by the handshakes completed in it: on two cores the OpenSSL client, which "
+                     "verifies a signature per handshake, saturates its core before an ECDSA server does, so the "
+                     "rate alone cannot rank the servers.",
+    "tls-idle-memory": "Each connection made its handshake and echoed one byte, then stays open; RSS excludes kernel "
+                       "socket buffers. HAProxy's figure adds its C echo backend's (one more socket per connection).",
+}
+
+
+def tls_goal_line(scenario, rows):
+    """Whether berth's median meets the issue's goal against Node's, config by config."""
+    factor, at_least = TLS_GOALS[scenario]
+    verdicts = []
+    for config in dict.fromkeys(r["config"] for r in rows):
+        b = median_of([r for r in rows if r["config"] == config and r["impl"] == "berth"], "value")
+        n = median_of([r for r in rows if r["config"] == config and r["impl"] == "node"], "value")
+        if b is None or n is None or n == 0:
+            verdicts.append(f"{config}: –")
+            continue
+        met = b / n >= factor if at_least else b / n <= factor
+        verdicts.append(f"{config}: {b / n:.2f}× {'met' if met else '**not met**'}")
+    goal = f"berth ≥ {factor:g}× Node" if at_least else "berth ≤ Node"
+    return f"Goal ({goal}): " + "; ".join(verdicts) + "."
+
+
 def render(records, info, cfg, skipped):
     out = ["# berth benchmarks", ""]
     out.append(f"Mode: **{'full' if cfg.full else 'quick'}** (`make bench{' FULL=1' if cfg.full else ''}`), "
@@ -840,10 +1066,11 @@ def render(records, info, cfg, skipped):
     out.append("")
     out.append("| machine | |")
     out.append("|---|---|")
-    for key in ("date", "cpu", "kernel", "memory", "swift", "node", "gcc", "berth", "commit"):
+    for key in ("date", "cpu", "kernel", "memory", "swift", "node", "gcc", "openssl", "haproxy", "berth", "commit"):
         out.append(f"| {key} | {info[key]} |")
     out.append("")
-    out.append("Ratios are berth/Node and berth/C of the medians: above 1× is better for throughput (per second), "
+    out.append("Ratios are berth/Node, berth/C and berth/HAProxy of the medians: above 1× is better for throughput "
+               "(per second), "
                "below 1× is better for costs (KiB per connection, seconds).")
     out.append("`client cpu` is the load generator's CPU use and `server cpu` the server's, in cores (1.0 = the "
                "pinned core saturated); a client below 1.0 while the server is at 1.0 means the server is the limit. "
@@ -863,24 +1090,26 @@ def render(records, info, cfg, skipped):
             continue
         out += [f"## {title}", "", f"Unit: {unit}, median of {cfg.reps}; {better} is better."]
         configs = list(dict.fromkeys(r["config"] for r in rows))
-        impls = [i for i in IMPLS if any(r["impl"] == i for r in rows)]
+        impls = [i for i in REPORT_IMPLS if any(r["impl"] == i for r in rows)]
         has_lat = any("p50_us" in r for r in rows)
         has_cpu = any("client_cpu" in r for r in rows)
-        head = ["config"] + [{"berth": "berth", "node": "Node", "c": "C"}[i] for i in impls]
-        if "node" in impls:
-            head.append("berth/Node")
-        if "c" in impls:
-            head.append("berth/C")
+        initials = "/".join(i[0] for i in impls)
+        head = ["config"] + [IMPL_NAMES[i] for i in impls]
+        for peer in ("node", "c", "haproxy"):
+            if peer in impls:
+                head.append(f"berth/{IMPL_NAMES[peer]}")
+        if scenario == "tls-handshake":
+            head += [f"handshakes/s ({initials})"]
         if has_lat:
             head += [f"p50/p99 µs {i}" for i in impls]
         if scenario == "udp-echo":
             head += [f"loss {i}" for i in impls]
-        if scenario == "idle":
+        if scenario in ("idle", "tls-idle-memory"):
             head += [f"RSS MiB {i} (before → after)" for i in impls]
         if scenario == "startup":
             head += ["seconds in all", "RSS KiB per handler"]
         if has_cpu:
-            head += ["client cpu (b/n/c)", "server cpu (b/n/c)", "other cpu (b/n/c)"]
+            head += [f"client cpu ({initials})", f"server cpu ({initials})", f"other cpu ({initials})"]
         out.append("")
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
@@ -888,15 +1117,16 @@ def render(records, info, cfg, skipped):
             by = {i: [r for r in rows if r["config"] == config and r["impl"] == i] for i in impls}
             med = {i: median_of(by[i], "value") for i in impls}
             cells = [config] + [fmt(med[i]) for i in impls]
-            if "node" in impls:
-                cells.append(ratio(med.get("berth"), med["node"]))
-            if "c" in impls:
-                cells.append(ratio(med.get("berth"), med["c"]))
+            for peer in ("node", "c", "haproxy"):
+                if peer in impls:
+                    cells.append(ratio(med.get("berth"), med[peer]))
+            if scenario == "tls-handshake":
+                cells.append(" / ".join(fmt(median_of(by[i], "handshakes_per_second")) for i in impls))
             if has_lat:
                 cells += [f"{fmt(median_of(by[i], 'p50_us'))} / {fmt(median_of(by[i], 'p99_us'))}" for i in impls]
             if scenario == "udp-echo":
                 cells += [f"{100 * median_of(by[i], 'loss'):.2f} %" for i in impls]
-            if scenario == "idle":
+            if scenario in ("idle", "tls-idle-memory"):
                 cells += [f"{median_of(by[i], 'rss_before_kib') / 1024:.1f} → "
                           f"{median_of(by[i], 'rss_after_kib') / 1024:.1f}" for i in impls]
             if scenario == "startup":
@@ -909,7 +1139,18 @@ def render(records, info, cfg, skipped):
         errors = sum(r.get("errors", 0) for r in rows)
         if errors:
             out.append("")
-            out.append(f"Connection errors seen by the load generator across all runs: {errors}.")
+            out.append(f"Connection errors seen by the load generator across all runs: {errors}"
+                       + (f" ({sum(r.get('handshake_failed', 0) for r in rows)} failed TLS handshakes)."
+                          if scenario.startswith("tls-") else "."))
+        if scenario in TLS_GOALS:
+            out += ["", tls_goal_line(scenario, rows)]
+        if scenario.startswith("tls-"):
+            out += ["", TLS_NOTES[scenario]]
+            agreed = {i: sorted({r.get("negotiated") or "?" for r in rows if r["impl"] == i}) for i in impls}
+            out += ["", "Negotiated (first handshake of each run): "
+                        + "; ".join(f"{IMPL_NAMES[i]} {', '.join(agreed[i])}" for i in impls) + "."]
+            if not shutil.which("haproxy") and scenario != "tls-idle-memory":
+                out += ["", "HAProxy is not installed here (`make deps` installs it), so it has no column."]
         if scenario == "relay":
             out += ["", "No C reference for the relay (omitted: the scenario compares berth's ctx.shared "
                         "publish/subscribe with Node's EventEmitter)."]
@@ -977,7 +1218,7 @@ def main():
                     raw.flush()
                     extra = f" p50/p99 {record['p50_us']:.0f}/{record['p99_us']:.0f} µs" if "p50_us" in record else ""
                     extra += f" ({record['note']})" if "note" in record else ""
-                    print(f"  {record['scenario']:<15} rep {rep + 1} {record['impl']:<5} {record['config']:<40} "
+                    print(f"  {record['scenario']:<15} rep {rep + 1} {record['impl']:<7} {record['config']:<40} "
                           f"{fmt(record['value'])}{extra}", flush=True)
     with open(cfg.out, "w") as f:
         f.write(render(records, info, cfg, skipped) + "\n")

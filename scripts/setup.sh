@@ -4,7 +4,8 @@
 # list and lists directory, then installed with dpkg -i, so the machine's own apt sources are never touched.
 set -euo pipefail
 
-APT_PACKAGES=(libuv1-dev libnftables-dev nftables libssl-dev openssl iproute2 netcat-openbsd pkg-config)
+# haproxy is the TLS terminator the TLS benchmarks compare berth with (bench/README.md); openssl makes their keys.
+APT_PACKAGES=(libuv1-dev libnftables-dev nftables libssl-dev openssl iproute2 netcat-openbsd pkg-config haproxy)
 QUICKJS_PACKAGE=libquickjs
 QUICKJS_HEADER=/usr/include/quickjs/quickjs.h
 

@@ -55,6 +55,15 @@ extension Diagnostic.Code {
     package static let tlsExpired = Self(rawValue: "tls.expired")
     package static let tlsExpiring = Self(rawValue: "tls.expiring")
     package static let tlsNotYetValid = Self(rawValue: "tls.not-yet-valid")
+    package static let tlsPairs = Self(rawValue: "tls.pairs")
+    package static let tlsSNIShadowed = Self(rawValue: "tls.sni-shadowed")
+    package static let tlsClientCA = Self(rawValue: "tls.client-ca")
+    package static let tlsClientCANotCA = Self(rawValue: "tls.client-ca-not-ca")
+    package static let tlsClientAuth = Self(rawValue: "tls.client-auth")
+    package static let tlsALPN = Self(rawValue: "tls.alpn")
+    package static let tlsMinVersion = Self(rawValue: "tls.min-version")
+    package static let tlsHandshakeTimeout = Self(rawValue: "tls.handshake-timeout")
+    package static let tlsRejected = Self(rawValue: "tls.rejected")
 
     /// Every code berth can emit, in catalogue order (grouped, then as listed above).
     package static let all: [Self] = [
@@ -69,7 +78,8 @@ extension Diagnostic.Code {
         .moduleOtherTransportExport, .moduleImportNotFound, .moduleOutsideFolder, .moduleUnknownBuiltin,
         .moduleUndefinedGlobal, .moduleTooLarge,
         .tlsUDP, .tlsFileMissing, .tlsOutsideFolder, .tlsInvalidPEM, .tlsKeyMismatch, .tlsExpired, .tlsExpiring,
-        .tlsNotYetValid,
+        .tlsNotYetValid, .tlsPairs, .tlsSNIShadowed, .tlsClientCA, .tlsClientCANotCA, .tlsClientAuth, .tlsALPN,
+        .tlsMinVersion, .tlsHandshakeTimeout, .tlsRejected,
     ]
 }
 

@@ -230,3 +230,9 @@ extension Certificate {
         return bio.text()
     }
 }
+
+extension Certificate {
+    /// Whether OpenSSL accepts the certificate as an issuer (basicConstraints CA:TRUE, or an old self-signed v1
+    /// certificate): what a CA file for client certificates must hold.
+    package var isCertificateAuthority: Bool { unsafe X509_check_ca(raw) != 0 }
+}

@@ -34,6 +34,58 @@ package enum CertificateInspector {
         return inspection
     }
 
+    /// Inspects the contents of a CA file for client certificates (`clientCA`): it must hold at least one PEM
+    /// certificate, each in date; certificates that are not CAs are listed apart (OpenSSL will not take them as the
+    /// issuer of a client certificate). Messages name the file as `name`.
+    package static func inspectAuthorities(
+        _ contents: Result<[UInt8], FileReadError>, now: Date, name: String
+    ) -> AuthorityInspection {
+        var inspection = AuthorityInspection()
+        let pem: [UInt8]
+        switch contents {
+        case .success(let bytes): pem = bytes
+        case .failure(let error):
+            inspection.problems.append(
+                CertificateProblem(kind: .certificateMissing, message: "\(name) \(clause(error))"))
+            return inspection
+        }
+        let certificates: [Certificate]
+        do { certificates = try Certificate.readAll(pem: pem) } catch {
+            inspection.problems.append(
+                CertificateProblem(
+                    kind: .certificateInvalid,
+                    message: "\(name): certificate \(error.index + 1) cannot be decoded: \(error.underlying.reasons)"))
+            return inspection
+        }
+        guard !certificates.isEmpty else {
+            let contents = PEMContents(pem)
+            let why: String
+            if contents.isBlank {
+                why = "is empty; it must hold the PEM certificates of the CAs that issue client certificates"
+            } else if contents.labels.contains(where: PEMContents.isPrivateKeyLabel) {
+                why = "holds a private key, not CA certificates"
+            } else if let binary = contents.binaryDescription(convertWith: "openssl x509 -inform DER -outform PEM") {
+                why = binary
+            } else if !contents.labels.isEmpty {
+                why = "holds no certificate, only PEM \(contents.labelList); it must hold -----BEGIN CERTIFICATE-----"
+            } else {
+                why = "is not a PEM certificate file: it has no -----BEGIN CERTIFICATE----- line"
+            }
+            inspection.problems.append(CertificateProblem(kind: .certificateInvalid, message: "\(name) \(why)"))
+            return inspection
+        }
+        for (index, certificate) in certificates.enumerated() {
+            let which =
+                certificates.count == 1
+                ? ("the CA certificate", "the certificate", "\"\(certificate.subject)\" in \(name)")
+                : ("CA certificate \(index + 1)", "certificate \(index + 1)", "(\"\(certificate.subject)\") in \(name)")
+            inspection.problems += validityProblems(of: certificate, describedAs: "\(which.0) \(which.2)", now: now)
+            if !certificate.isCertificateAuthority { inspection.nonAuthorities.append("\(which.1) \(which.2)") }
+        }
+        inspection.subjects = certificates.map(\.subject)
+        return inspection
+    }
+
     /// Files larger than this are refused unread: a certificate chain or key is a few kilobytes.
     package static let maximumFileSize = 1 << 20
 
@@ -178,6 +230,18 @@ package struct CertificateInspection: Sendable {
     package var subject: String?  // RFC 2253, e.g. "CN=echo.example"
     package var certificateSHA256: String?  // lowercase hex SHA-256 of the leaf's DER encoding
     package var names: [String] = []  // the leaf's DNS names (`Certificate.dnsNames`)
+
+    package init() {}
+}
+
+/// What `CertificateInspector.inspectAuthorities` found in a CA file: problems (the kinds `certificateMissing`,
+/// `certificateInvalid`, and the validity ones) and the certificates that are not CAs (a warning, not a problem).
+package struct AuthorityInspection: Sendable {
+    package var problems: [CertificateProblem] = []
+    /// The subjects of the file's certificates, in file order (RFC 2253).
+    package var subjects: [String] = []
+    /// Each certificate OpenSSL does not take as an issuer, described as the messages name it.
+    package var nonAuthorities: [String] = []
 
     package init() {}
 }

@@ -33,6 +33,18 @@ import Testing
         #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem"}}}}"#,
         #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "pass": "x"}}}}"#,
         #"{"version": 1, "handlers": {"echo": []}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "certificates": [{"cert": "b.pem", "key": "b.key"}]}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"certificates": []}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"certificates": [{"cert": "b.pem", "key": "b.key", "external": true}]}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "minVersion": "1.1"}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "alpn": []}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "alpn": ["h2", "h2"]}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "alpn": ["h2,http/1.1"]}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "clientCertificate": "required"}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "clientCA": "ca.pem", "clientCertificate": "always"}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "handshakeTimeout": "10 s"}}}}"#,
+        #"{"version": 1, "handlers": {"echo": {"tls": {"cert": "a.pem", "key": "a.key", "strictSNI": "yes"}}}}"#,
     ]
 
     @Test func whatTheSchemaRejectsBerthRejects() throws {

@@ -16,7 +16,8 @@ import Testing
                      "+ udp/9000  ping  ping.udp.9000.port.js",
                      "allow  10.0.0.0/8, 127.0.0.0/8, ::1/128, 2001:db8::/32",
                      "deny   10.9.0.0/16", "limits datagrams 500/s burst 1000 per source /32 (IPv4), /64 (IPv6)",
-                     "imports lib/format.js", "Plan: 4 endpoints, 0 refused."] {
+                     "imports lib/format.js", "tls    certs/uptime.pem  localhost  until 2126-11-01T06:10:57Z",
+                     "TLS 1.2+; no ALPN; handshake 10s", "Plan: 4 endpoints, 0 refused."] {
             #expect(summary.contains(line), "missing \(line) in\n\(summary)")
         }
         let check = try BerthBinary.checkSchema("plan.schema.json", [out])
@@ -55,6 +56,36 @@ import Testing
         #expect(with.standardOutput.contains("the incumbent"))
         let bad = try BerthBinary.run(["validate", "--previous", folder.path + "/b.tcp.7000.port.js", folder.path])
         #expect(bad.status == 2)
+    }
+
+    /// Each TLS endpoint shows its pairs with the names SNI matches, then the handshake's settings and mTLS.
+    @Test func tlsDetailsArePrinted() throws {
+        let folder = try TemporaryFolder()
+        try folder.makeDirectory("certs")
+        let authority = try CertificateAuthority(certificate: folder.path + "/certs/ca.pem", key: folder.path + "/certs/ca.key")
+        try authority.issue(certificate: folder.path + "/certs/api.pem", key: folder.path + "/certs/api.key",
+                            names: ["api.example.test"])
+        try authority.issue(certificate: folder.path + "/certs/any.pem", key: folder.path + "/certs/any.key",
+                            names: ["example.test", "*.example.test"])
+        try folder.write([
+            "echo.tcp.7443.port.js": "export function handle(c) {}\n",
+            "manifest.json": """
+                {"version": 1, "handlers": {"echo": {"tls": {
+                  "certificates": [{"cert": "certs/api.pem", "key": "certs/api.key"}, {"cert": "certs/any.pem", "key": "certs/any.key"}],
+                  "clientCA": "certs/ca.pem", "clientCertificate": "optional", "alpn": ["h2", "http/1.1"],
+                  "minVersion": "1.3", "handshakeTimeout": "2s", "strictSNI": true}}}}
+                """,
+        ])
+        let result = try BerthBinary.run(["plan", "--offline", folder.path])
+        #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+        let lines = result.standardOutput.split(separator: "\n").map(String.init)
+        let start = try #require(lines.firstIndex { $0.contains("tls    certs/api.pem") }, "\(result.standardOutput)")
+        let first = try Regex(#" {6}tls {4}certs/api\.pem  api\.example\.test  until \d{4}-\d\d-\d\dT[\d:]{8}Z"#)
+        #expect(lines[start].wholeMatch(of: first) != nil, "\(lines[start])")
+        let second = try Regex(#" {13}certs/any\.pem  example\.test, \*\.example\.test  until \S+"#)
+        #expect(lines[start + 1].wholeMatch(of: second) != nil, "\(lines[start + 1])")
+        #expect(lines[start + 2] == "             TLS 1.3+; ALPN h2, http/1.1; handshake 2s; strict SNI (unknown names refused)")
+        #expect(lines[start + 3] == "             client certificates optional, CA certs/ca.pem")
     }
 
     @Test func everyFixturePlanMatchesTheSchema() throws {

@@ -22,6 +22,13 @@ import Testing
             try folder.makeDirectory("certs")
             try Certificates.make(certificate: certificate, key: folder.path + "/certs/other.key")
             try Certificates.make(certificate: folder.path + "/certs/other.pem", key: key, curve: false)
+        case "tls.rejected":
+            // Parses and matches, but OpenSSL's default security level refuses an RSA key under 2048 bits.
+            try folder.makeDirectory("certs")
+            try Subprocess.checked("/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "365", "-subj", "/CN=berth-test",
+                "-keyout", key, "-out", certificate,
+            ])
         case "tls.expired":
             try folder.makeDirectory("certs")
             try Certificates.make(certificate: certificate, key: key, days: 1)
@@ -33,6 +40,25 @@ import Testing
             try folder.makeDirectory("certs")
             try Certificates.make(certificate: certificate, key: key, days: 365)
             return now - 2 * day
+        case "tls.client-ca":
+            try folder.makeDirectory("certs")
+            try Certificates.make(certificate: certificate, key: key)
+        case "tls.client-ca-not-ca":
+            // The server's own leaf (CA:FALSE) named as the client CA.
+            try folder.makeDirectory("certs")
+            let authority = try CertificateAuthority(
+                certificate: folder.path + "/certs/ca.pem", key: folder.path + "/certs/ca.key")
+            try authority.issue(certificate: certificate, key: key, names: ["echo.example.test"])
+        case "tls.sni-shadowed":
+            try folder.makeDirectory("certs")
+            let authority = try CertificateAuthority(
+                certificate: folder.path + "/certs/ca.pem", key: folder.path + "/certs/ca.key")
+            try authority.issue(
+                certificate: folder.path + "/certs/wildcard.pem", key: folder.path + "/certs/wildcard.key",
+                names: ["example.test", "*.example.test"])
+            try authority.issue(
+                certificate: folder.path + "/certs/api.pem", key: folder.path + "/certs/api.key",
+                names: ["api.example.test", "API.Example.Test"])
         case "module.too-large":
             let numbers = (0..<300_000).map { String($0 * 7919 % 101) }.joined(separator: ", ")
             try folder.write("lib/table.js", "export const table = [\(numbers)];\n")

@@ -7,6 +7,14 @@
 //   loadgen idle  --port P --conns N [--sources K] [--hold S]              open N connections, echo 1 byte on each,
 //                                                                          print a line, hold until stdin closes
 //
+// --tls 1 makes echo, churn and idle speak TLS 1.3 (OpenSSL client, SNI "localhost", the server's certificate not
+// verified: the bench's is self-signed). Every connection makes a full handshake (no session is ever resumed); a
+// connection counts as established once its handshake is done. With --tls 1, churn is the handshake benchmark: connect,
+// handshake, one message echoed, close_notify and close. Its --drain 1 finishes the connections in flight at the end
+// instead of abandoning them, and --pids P[,P...] has it read those processes' CPU time (utime + stime from
+// /proc/PID/stat) at the start and the end of the measured window, so "server_cpu_seconds" and "handshakes" cover the
+// same connections: the server's CPU per handshake.
+//
 // Every mode prints one JSON object on stdout, including the generator's own CPU use over the measured window
 // ("client_cpu": 1.0 is one core saturated), so a reader can tell when the client, not the server, is the limit.
 // echo and churn also count failed connections by kind ("refused", "reset", "closed"; "errors" is their sum): a failed
@@ -30,9 +38,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 static const char *host = "127.0.0.1";
 static int port = 0, conns = 1, size = 64, sources = 1, window = 32, pending_max = 128;
 static double duration = 2, warmup = 0.5, hold = 30;
+static int tls = 0, drain = 0;
+static const char *pids = NULL;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -45,6 +58,30 @@ static double cpu_seconds(void) {
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 static void die(const char *what) { perror(what); exit(1); }
+
+// CPU seconds (user + system, every thread, from /proc/PID/stat) of the comma-separated processes in --pids.
+static double pids_cpu_seconds(void) {
+    double total = 0;
+    long tick = sysconf(_SC_CLK_TCK);
+    char list[256];
+    snprintf(list, sizeof list, "%s", pids ? pids : "");
+    for (char *save = NULL, *pid = strtok_r(list, ",", &save); pid; pid = strtok_r(NULL, ",", &save)) {
+        char path[64], stat[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        char *after_name = strrchr(stat, ')');  // the command name may hold spaces and parentheses
+        unsigned long utime = 0, stime = 0;
+        // After ") ": state, then fields 4..13 of proc(5), then utime (14) and stime (15).
+        if (after_name && sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                                 &stime) == 2)
+            total += (double)(utime + stime) / tick;
+    }
+    return total;
+}
 
 // ---- latency samples (microseconds), sorted once at the end ----
 static uint32_t *samples;
@@ -100,9 +137,10 @@ static char *msgbuf;
 static char rbuf[1 << 17];
 
 // ---- TCP connection state machine shared by echo, churn and idle ----
-enum { C_FREE, C_CONNECTING, C_SENDING, C_WAITING, C_IDLE };
+enum { C_FREE, C_CONNECTING, C_HANDSHAKE, C_SENDING, C_WAITING, C_IDLE };
 typedef struct {
     int fd, state, src;
+    SSL *ssl;  // with --tls 1, from the end of the TCP connect on
     size_t sent, recvd;
     uint64_t t_send, t_open;
 } conn_t;
@@ -110,17 +148,65 @@ typedef struct {
 static int ep;
 static conn_t *cs;
 static int connecting_now = 0, started = 0;
-// errors = refused + reset + closed: a connect that failed, a read or write that failed (reset, broken pipe), and a
-// connection the server closed while a reply was due. The kinds tell a refused port from a dropped connection.
-static uint64_t errors = 0, refused = 0, reset = 0, closed = 0;
+// errors = refused + reset + closed (+ handshake with --tls 1): a connect that failed, a read or write that failed
+// (reset, broken pipe), a connection the server closed while a reply was due, and a TLS handshake that failed. The
+// kinds tell a refused port from a dropped connection.
+static uint64_t errors = 0, refused = 0, reset = 0, closed = 0, handshake_failed = 0;
 static void count_error(uint64_t *kind) { errors++; (*kind)++; }
+
+// ---- TLS client (--tls 1): OpenSSL over the same non-blocking sockets and the same epoll loop ----
+static SSL_CTX *tls_ctx;
+static uint64_t handshakes = 0;
+static char negotiated[96] = "";  // "TLSv1.3 TLS_AES_256_GCM_SHA384", from the first handshake done
+
+static void tls_init(int lean) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx) { ERR_print_errors_fp(stderr); exit(1); }
+    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_3_VERSION);
+    // Never a session to resume: every connection pays a full handshake, on both sides.
+    SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);  // the bench's certificates are self-signed
+    // A peer's FIN without close_notify is an end of stream here, as for a plain socket.
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // Partial writes keep a 16 KiB message flowing like write(); read-ahead takes a socket's bytes in one read().
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | (lean ? SSL_MODE_RELEASE_BUFFERS : 0));
+    SSL_CTX_set_read_ahead(tls_ctx, 1);
+}
+
+// What an SSL_read/SSL_write that returned r <= 0 means, as read()/write() would say it: 0 for the end of the stream,
+// -1 with errno EAGAIN to wait for the socket, -1 with ECONNRESET for an error.
+static ssize_t tls_result(conn_t *c, int r) {
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
+    ERR_clear_error();  // a stale error would make the next connection's SSL_get_error report SSL_ERROR_SSL
+    if (e == SSL_ERROR_ZERO_RETURN) return 0;
+    errno = ECONNRESET;
+    return -1;
+}
+static ssize_t io_write(conn_t *c, const char *buf, size_t len) {
+    if (!c->ssl) return write(c->fd, buf, len);
+    int r = SSL_write(c->ssl, buf, (int)len);
+    return r > 0 ? r : tls_result(c, r);
+}
+// One read(); over TLS, also every record OpenSSL already holds (epoll cannot see those).
+static ssize_t io_read(conn_t *c, char *buf, size_t len) {
+    if (!c->ssl) return read(c->fd, buf, len);
+    ssize_t total = 0;
+    do {
+        int r = SSL_read(c->ssl, buf + total, (int)(len - total));
+        if (r <= 0) return total ? total : tls_result(c, r);
+        total += r;
+    } while (SSL_has_pending(c->ssl) && (size_t)total < len);
+    return total;
+}
 
 static void watch(conn_t *c, uint32_t events, int op) {
     struct epoll_event ev = {.events = events, .data.ptr = c};
     epoll_ctl(ep, op, c->fd, &ev);
 }
 static void conn_close(conn_t *c) {
-    if (c->state == C_CONNECTING) connecting_now--;
+    if (c->state == C_CONNECTING || c->state == C_HANDSHAKE) connecting_now--;
+    if (c->ssl) { SSL_free(c->ssl); c->ssl = NULL; }
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     c->state = C_FREE;
@@ -138,7 +224,7 @@ static void conn_open(conn_t *c) {
 static void conn_send(conn_t *c) {
     if (c->state != C_SENDING) { c->state = C_SENDING; c->sent = 0; c->recvd = 0; c->t_send = now_ns(); }
     while (c->sent < (size_t)size) {
-        ssize_t w = write(c->fd, msgbuf + c->sent, size - c->sent);
+        ssize_t w = io_write(c, msgbuf + c->sent, size - c->sent);
         if (w < 0) {
             if (errno == EAGAIN) { watch(c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD); return; }
             count_error(&reset); conn_close(c); return;
@@ -147,6 +233,37 @@ static void conn_send(conn_t *c) {
     }
     c->state = C_WAITING;
     watch(c, EPOLLIN, EPOLL_CTL_MOD);
+}
+// Starts (or goes on with) the TLS handshake of a connected socket; sends the first message once it is done.
+static void conn_handshake(conn_t *c) {
+    if (c->state != C_HANDSHAKE) {
+        c->state = C_HANDSHAKE;
+        c->ssl = SSL_new(tls_ctx);
+        if (!c->ssl || !SSL_set_fd(c->ssl, c->fd) || !SSL_set_tlsext_host_name(c->ssl, "localhost")) {
+            ERR_print_errors_fp(stderr);
+            exit(1);
+        }
+    }
+    int r = SSL_connect(c->ssl);
+    if (r == 1) {
+        if (!handshakes++)
+            snprintf(negotiated, sizeof negotiated, "%s %s", SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+        connecting_now--;
+        c->state = C_IDLE;
+        conn_send(c);
+        return;
+    }
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ: watch(c, EPOLLIN, EPOLL_CTL_MOD); return;
+    case SSL_ERROR_WANT_WRITE: watch(c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD); return;
+    default: ERR_clear_error(); count_error(&handshake_failed); conn_close(c);
+    }
+}
+// The end of a churn connection: close_notify first over TLS (the reply, and the server's session tickets before it,
+// have been read, so the close is a FIN, not a reset).
+static void conn_finish(conn_t *c) {
+    if (c->ssl) { SSL_shutdown(c->ssl); ERR_clear_error(); }
+    conn_close(c);
 }
 
 static int mode_tcp(const char *mode) {
@@ -162,9 +279,9 @@ static int mode_tcp(const char *mode) {
     uint64_t t_measure = is_echo ? UINT64_MAX : t0 + (uint64_t)(warmup * 1e9);
     uint64_t t_end = is_echo ? UINT64_MAX : t_measure + (uint64_t)(duration * 1e9);
     uint64_t hard_deadline = t0 + (uint64_t)((warmup + duration + 30) * 1e9);  // setup of 10k connections included
-    double cpu0 = 0;
-    int measuring = 0;
-    uint64_t done = 0, ready = 0;
+    double cpu0 = 0, server_cpu0 = 0;
+    int measuring = 0, draining = 0;
+    uint64_t done = 0, ready = 0, handshakes0 = 0;
     int opened_all = 0;
     struct epoll_event evs[512];
 
@@ -172,11 +289,20 @@ static int mode_tcp(const char *mode) {
         uint64_t t = now_ns();
         if (t > hard_deadline) { fprintf(stderr, "loadgen: hard deadline reached\n"); break; }
         if (!is_idle) {
-            if (!measuring && t >= t_measure) { measuring = 1; cpu0 = cpu_seconds(); done = 0; nsamples = 0; }
-            if (measuring && t >= t_end) break;
+            if (!measuring && t >= t_measure) {
+                measuring = 1; cpu0 = cpu_seconds(); done = 0; nsamples = 0;
+                server_cpu0 = pids_cpu_seconds(); handshakes0 = handshakes;
+            }
+            if (measuring && t >= t_end) {
+                if (!(is_churn && drain)) break;
+                draining = 1;  // churn --drain 1: no new connection; the ones in flight finish
+                int active = 0;
+                for (int i = 0; i < conns; i++) if (cs[i].state != C_FREE) { active = 1; break; }
+                if (!active) break;
+            }
         }
         // Keep every slot busy, with at most pending_max connects in flight (the server's accept backlog is finite).
-        if (!opened_all || is_churn) {
+        if (!draining && (!opened_all || is_churn)) {
             int all = 1;
             for (int i = 0; i < conns && connecting_now < pending_max; i++)
                 if (cs[i].state == C_FREE && (is_churn || !opened_all)) conn_open(&cs[i]);
@@ -195,13 +321,15 @@ static int mode_tcp(const char *mode) {
                 int err = 0; socklen_t el = sizeof err;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
                 if (err) { count_error(&refused); conn_close(c); continue; }
+                if (tls) { conn_handshake(c); continue; }
                 connecting_now--;
                 conn_send(c);
                 continue;
             }
+            if (c->state == C_HANDSHAKE) { conn_handshake(c); continue; }
             if (c->state == C_SENDING && (evs[k].events & EPOLLOUT)) { conn_send(c); if (c->fd < 0) continue; }
             if (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-                ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+                ssize_t r = io_read(c, rbuf, sizeof rbuf);
                 if (r == 0) { count_error(&closed); conn_close(c); continue; }
                 if (r < 0 && errno != EAGAIN) { count_error(&reset); conn_close(c); continue; }
                 if (r < 0) continue;
@@ -212,8 +340,8 @@ static int mode_tcp(const char *mode) {
                         if (measuring) { done++; sample(tn - c->t_send); }
                         conn_send(c);
                     } else if (is_churn) {
-                        if (measuring) { done++; sample(tn - c->t_open); }
-                        conn_close(c);  // graceful close: FIN from the client, TIME_WAIT spread over --sources
+                        if (measuring && !draining) { done++; sample(tn - c->t_open); }
+                        conn_finish(c);  // graceful close: FIN from the client, TIME_WAIT spread over --sources
                     } else {
                         c->state = C_IDLE;
                         watch(c, EPOLLIN, EPOLL_CTL_MOD);
@@ -225,9 +353,12 @@ static int mode_tcp(const char *mode) {
         if (is_idle && ready == (uint64_t)conns) break;
     }
     uint64_t t_stop = now_ns();
+    if (measuring && pids) usleep(100000);  // the server's last closes, counted in its CPU time
+    double server_cpu = measuring && pids ? pids_cpu_seconds() - server_cpu0 : 0;
     if (is_idle) {
-        printf("{\"mode\":\"idle\",\"conns\":%d,\"ready\":%llu,\"errors\":%llu,\"open_seconds\":%.3f}\n", conns,
-               (unsigned long long)ready, (unsigned long long)errors, (t_stop - t0) / 1e9);
+        printf("{\"mode\":\"idle\",\"conns\":%d,\"ready\":%llu,\"errors\":%llu,\"handshake_failed\":%llu,"
+               "\"negotiated\":\"%s\",\"open_seconds\":%.3f}\n", conns, (unsigned long long)ready,
+               (unsigned long long)errors, (unsigned long long)handshake_failed, negotiated, (t_stop - t0) / 1e9);
         fflush(stdout);
         // Hold every connection open until the driver closes our stdin (it measures the server meanwhile).
         struct pollfd p = {.fd = 0, .events = POLLIN};
@@ -237,15 +368,18 @@ static int mode_tcp(const char *mode) {
         }
         return ready == (uint64_t)conns ? 0 : 1;
     }
-    double wall = measuring ? (t_stop - t_measure) / 1e9 : 0;
+    // The rate is over the measured window; a drain after it adds handshakes (and CPU) but no time.
+    double wall = measuring ? ((draining ? t_end : t_stop) - t_measure) / 1e9 : 0;
     double cpu = measuring ? cpu_seconds() - cpu0 : 0;
     qsort(samples, nsamples, sizeof *samples, cmp_u32);
-    printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%d,\"seconds\":%.3f,\"count\":%llu,\"per_second\":%.1f,"
-           "\"p50_us\":%.0f,\"p99_us\":%.0f,\"errors\":%llu,\"refused\":%llu,\"reset\":%llu,\"closed\":%llu,"
-           "\"client_cpu\":%.3f}\n",
-           mode, conns, size, wall, (unsigned long long)done, wall > 0 ? done / wall : 0, pct(0.5), pct(0.99),
-           (unsigned long long)errors, (unsigned long long)refused, (unsigned long long)reset,
-           (unsigned long long)closed, wall > 0 ? cpu / wall : 0);
+    printf("{\"mode\":\"%s\",\"tls\":%s,\"conns\":%d,\"size\":%d,\"seconds\":%.3f,\"count\":%llu,"
+           "\"per_second\":%.1f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"errors\":%llu,\"refused\":%llu,\"reset\":%llu,"
+           "\"closed\":%llu,\"handshake_failed\":%llu,\"handshakes\":%llu,\"negotiated\":\"%s\","
+           "\"server_cpu_seconds\":%.3f,\"client_cpu\":%.3f}\n",
+           mode, tls ? "true" : "false", conns, size, wall, (unsigned long long)done, wall > 0 ? done / wall : 0,
+           pct(0.5), pct(0.99), (unsigned long long)errors, (unsigned long long)refused, (unsigned long long)reset,
+           (unsigned long long)closed, (unsigned long long)handshake_failed,
+           (unsigned long long)(handshakes - handshakes0), negotiated, server_cpu, wall > 0 ? cpu / wall : 0);
     return 0;
 }
 
@@ -412,6 +546,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--window")) window = atoi(v);
         else if (!strcmp(k, "--pending")) pending_max = atoi(v);
         else if (!strcmp(k, "--hold")) hold = atof(v);
+        else if (!strcmp(k, "--tls")) tls = atoi(v);
+        else if (!strcmp(k, "--drain")) drain = atoi(v);
+        else if (!strcmp(k, "--pids")) pids = v;
         else { fprintf(stderr, "loadgen: unknown option %s\n", k); return 2; }
     }
     if (!port || conns < 1 || size < 1 || duration > 600 || hold > 600) {
@@ -424,7 +561,11 @@ int main(int argc, char **argv) {
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0) perror("setrlimit");
     msgbuf = malloc(size);
     for (int i = 0; i < size; i++) msgbuf[i] = 'a' + i % 26;
-    if (!strcmp(mode, "echo") || !strcmp(mode, "churn") || !strcmp(mode, "idle")) return mode_tcp(mode);
+    if (!strcmp(mode, "echo") || !strcmp(mode, "churn") || !strcmp(mode, "idle")) {
+        if (tls) tls_init(!strcmp(mode, "idle"));
+        return mode_tcp(mode);
+    }
+    if (tls) { fprintf(stderr, "loadgen: --tls 1 is for echo, churn and idle\n"); return 2; }
     if (!strcmp(mode, "udp")) return mode_udp();
     if (!strcmp(mode, "relay")) return mode_relay();
     fprintf(stderr, "loadgen: unknown mode %s\n", mode);

@@ -160,6 +160,9 @@ extension Explanation {
                 openssl x509 -in certs/echo.pem -noout -enddate shows the date. The plan records notAfter,
                 so the renewal shows up in the next plan.
 
+                The same holds for a CA certificate in the clientCA file: client certificates can no
+                longer verify against it. Renew it, or remove it from the file if it is no longer used.
+
                 Related: tls.expiring warns 30 days ahead.
 
                 The example cannot be compiled as shown: certificates are elided.
@@ -223,7 +226,265 @@ extension Explanation {
                 "certs/echo.pem": certificate(), "certs/echo.key": privateKey,
             ],
             isVerifiable: false),
+
+        Explanation(
+            .tlsPairs, .error,
+            title: "tls names its certificates both ways, or not at all",
+            body: """
+                A tls object names its certificate pairs in one of two ways: "cert" and "key" for one
+                pair, or "certificates", a list of {"cert", "key"} objects, for several pairs chosen by
+                SNI (the name the client asks for). This tls object has both forms, neither, an empty
+                "certificates" list, or a pair with a "cert" but no "key" (or the reverse).
+
+                With "certificates", a client's SNI name picks the first pair whose certificate covers it
+                (its subjectAltName DNS names, wildcards included, or its CN when it has none); the first
+                pair also serves clients that send no name, and names no pair covers unless "strictSNI"
+                is true.
+
+                Write one form: move a lone pair into "certificates" (first, if it is the default), or
+                drop "certificates" and keep "cert" and "key".
+
+                The fixed example needs real certificates and keys, which cannot be shown inline.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/a.pem", "key": "certs/a.key", "certificates": [{ "cert": "certs/b.pem", "key": "certs/b.key" }] }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "certificates": [{ "cert": "certs/a.pem", "key": "certs/a.key" }, { "cert": "certs/b.pem", "key": "certs/b.key" }] }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsSNIShadowed, .warning,
+            title: "A certificate pair can never be chosen by SNI",
+            body: """
+                SNI picks the first pair in "certificates" whose certificate covers the client's name. This
+                pair comes after pairs that already cover every name it covers (or it covers no DNS name
+                at all), so no client ever gets it. Usually the pairs are in the wrong order: a wildcard
+                certificate (*.example.net) listed before a certificate for one host (api.example.net)
+                takes that host's clients too.
+
+                Put the pairs with the more specific names first; the first pair remains the one clients
+                without SNI get. openssl x509 -in certs/api.pem -noout -ext subjectAltName shows the names
+                a certificate covers.
+
+                The example cannot be compiled as shown: certificates are elided.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "certificates": [{ "cert": "certs/wildcard.pem", "key": "certs/wildcard.key" }, { "cert": "certs/api.pem", "key": "certs/api.key" }] }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "certificates": [{ "cert": "certs/api.pem", "key": "certs/api.key" }, { "cert": "certs/wildcard.pem", "key": "certs/wildcard.key" }] }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsClientCA, .error,
+            title: "The clientCA file holds no CA certificate",
+            body: """
+                "clientCA" names the PEM file of the CA certificates that client certificates must chain
+                to (mutual TLS). This file holds no certificate berth can read: it is empty, binary (DER),
+                a private key, or a PEM block of another type, or one of its certificates does not decode.
+                Without a CA no client certificate could ever verify, so the endpoint is refused rather
+                than served with every client refused.
+
+                Put the CA certificates in the file, each between -----BEGIN CERTIFICATE----- and
+                -----END CERTIFICATE-----; several CAs may follow one another. openssl x509 -inform der
+                -in ca.der -out clients-ca.pem converts a DER certificate.
+
+                Related: tls.client-ca-not-ca, tls.expired (a CA certificate in the file has expired).
+
+                The example cannot be compiled as shown: certificates are elided.
+                """,
+            failing: [
+                "manifest.json": clientCAManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/clients-ca.pem": privateKey,
+            ],
+            fixed: [
+                "manifest.json": clientCAManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/clients-ca.pem": certificate(),
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsClientCANotCA, .warning,
+            title: "A certificate in the clientCA file is not a CA certificate",
+            body: """
+                A certificate in the "clientCA" file is not a CA certificate: it has basicConstraints
+                CA:FALSE (or no basicConstraints and is not self-signed). OpenSSL does not accept such a
+                certificate as the issuer of a client certificate, so clients whose certificates it
+                signed fail verification. The usual cause is a client's own certificate put in the file
+                where the CA that issued it belongs. A self-signed client certificate in the file still
+                verifies itself (pinning one client), which is why this is a warning, not an error.
+
+                Put the issuing CA's certificate in the file: openssl x509 -noout -issuer on a client
+                certificate names it, and openssl x509 -noout -ext basicConstraints on the CA certificate
+                shows CA:TRUE.
+
+                The example cannot be compiled as shown: certificates are elided.
+                """,
+            failing: [
+                "manifest.json": clientCAManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/clients-ca.pem": certificate(subject: "CN = alice (a client, CA:FALSE)"),
+            ],
+            fixed: [
+                "manifest.json": clientCAManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/clients-ca.pem": certificate(subject: "CN = Example Clients CA (CA:TRUE)"),
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsClientAuth, .error,
+            title: "clientCertificate is not \"required\" or \"optional\", or has no clientCA",
+            body: """
+                "clientCertificate" says what happens to a client without a verified certificate:
+                "required" (the default once "clientCA" is set) fails its handshake; "optional" serves it,
+                and the handler reads conn.authorized (and conn.authorizationError) to decide. Any other
+                value is an error, and so is "clientCertificate" without "clientCA": there would be
+                nothing to verify client certificates against.
+
+                Add "clientCA" with the CA certificates that issue the client certificates, or remove
+                "clientCertificate" to serve without client certificates.
+
+                The fixed example needs real certificates, which cannot be shown inline.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "clientCertificate": "required" }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            fixed: ["manifest.json": clientCAManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsALPN, .error,
+            title: "The alpn list is empty or has an invalid protocol name",
+            body: """
+                "alpn" lists the application protocols the endpoint speaks, in the server's order of
+                preference: ["h2", "http/1.1"]. A client that offers ALPN and shares no protocol with the
+                list fails its handshake; a client that offers none is served (conn.alpnProtocol is
+                false). So an empty list would refuse every ALPN client: leave "alpn" out instead.
+
+                Each name is 1 to 255 bytes (RFC 7301) of visible ASCII, one protocol per string, and
+                appears once. Names are case-sensitive identifiers from the IANA registry: "h2",
+                "http/1.1", "acme-tls/1", or your own for a private protocol.
+
+                The fixed example needs real certificates, which cannot be shown inline.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "alpn": ["h2, http/1.1"] }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "alpn": ["h2", "http/1.1"] }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsMinVersion, .error,
+            title: "minVersion is not \"1.2\" or \"1.3\"",
+            body: """
+                "minVersion" is the oldest TLS version the endpoint accepts: "1.2" (the default) or "1.3".
+                TLS 1.0 and 1.1 are deprecated by RFC 8996 (weak hashes, no modern cipher suites) and
+                berth does not offer them; every current client speaks TLS 1.2. Versions are written as
+                the bare number: "1.3", not "TLSv1.3".
+
+                A client below minVersion fails its handshake, counted as tls-version in the endpoint's
+                summary line. "1.3" shuts out older clients (older Android and Java versions, many
+                embedded devices); keep "1.2" unless all your clients speak 1.3.
+
+                The fixed example needs real certificates, which cannot be shown inline.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "minVersion": "1.0" }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "minVersion": "1.2" }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsHandshakeTimeout, .error,
+            title: "handshakeTimeout is outside 100ms...5m",
+            body: """
+                "handshakeTimeout" bounds how long a client may take to finish the TLS handshake after it
+                connects; a client still handshaking then is cut and counted as tls-timeout. It holds a
+                connection slot without doing anything, so the limit protects the endpoint from clients
+                that connect and stall. The default is "10s"; the value must be from "100ms" to "5m".
+
+                Below 100ms, clients on slow or distant links would fail; above 5 minutes, stalled
+                handshakes would pile up. A duration that does not parse is manifest.duration.
+
+                The fixed example needs real certificates, which cannot be shown inline.
+                """,
+            failing: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "handshakeTimeout": "1h" }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            fixed: [
+                "manifest.json": ExampleFile.manifest(
+                    selector: "echo",
+                    #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "handshakeTimeout": "10s" }"#),
+                "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+            ],
+            isVerifiable: false),
+
+        Explanation(
+            .tlsRejected, .error,
+            title: "OpenSSL refuses the certificate or key for TLS",
+            body: """
+                The files parse and match, but OpenSSL refuses to serve them at its default security level
+                (level 2 on Debian): an RSA or DSA key shorter than 2048 bits ("ee key too small"), a
+                certificate signed with MD5 or SHA-1 ("ca md too weak"), or a key type TLS cannot use. validate
+                builds the same handshake context berth serve builds, so an endpoint it accepts is one the
+                broker serves; this one would not be.
+
+                Issue a new certificate with an RSA key of at least 2048 bits or an EC key (P-256 or larger),
+                signed with SHA-256 or better: openssl req -x509 -newkey ec -pkeyopt
+                ec_paramgen_curve:P-256 -sha256 ....
+
+                The example cannot be compiled as shown: certificates are elided.
+                """,
+            failing: [
+                "manifest.json": tlsManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/echo.pem": "(an RSA 1024 certificate)", "certs/echo.key": "(its key)",
+            ],
+            fixed: [
+                "manifest.json": tlsManifest, "echo.tcp.7443.port.js": ExampleFile.tcpEcho,
+                "certs/echo.pem": certificate(), "certs/echo.key": privateKey,
+            ],
+            isVerifiable: false),
     ]
+
+    private static let clientCAManifest = ExampleFile.manifest(
+        selector: "echo",
+        #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key", "clientCA": "certs/clients-ca.pem" }"#)
 
     private static let tlsManifest = ExampleFile.manifest(
         selector: "echo", #""tls": { "cert": "certs/echo.pem", "key": "certs/echo.key" }"#)
@@ -231,10 +492,11 @@ extension Explanation {
     /// A PEM certificate with its body elided, preceded by the dates as `openssl x509 -noout -dates` prints them
     /// (text before the BEGIN line is allowed in PEM files).
     private static func certificate(
-        notBefore: String = "(30 days ago)", notAfter: String = "(60 days from now)"
+        subject: String = "CN = echo.example.net", notBefore: String = "(30 days ago)",
+        notAfter: String = "(60 days from now)"
     ) -> String {
         """
-        subject=CN = echo.example.net
+        subject=\(subject)
         notBefore=\(notBefore)
         notAfter=\(notAfter)
         -----BEGIN CERTIFICATE-----

@@ -6,11 +6,25 @@ struct Located<Value> {
     var location: SourceLocation
 }
 
-/// The TLS object of a selector, paths as written.
+/// The TLS object of a selector as decoded: paths as written, each with its place, for the checks that read them.
 struct TLSDraft {
-    var certificate: Located<String>
-    var key: Located<String>
-    var isExternal: Bool
+    /// One certificate chain file and its key file.
+    struct Pair {
+        var certificate: Located<String>
+        var key: Located<String>
+    }
+
+    /// In manifest order: `cert` + `key`, or the `certificates` list.
+    var pairs: [Pair]
+    var clientCA: Located<String>?
+    /// Whether a client without a verified certificate is refused; meaningful only with `clientCA`.
+    var isClientCertificateRequired = true
+    var alpn: [String] = []
+    var minimumVersion: TLSVersion = .tls12
+    var handshakeTimeoutMilliseconds = TLSSettings.defaultHandshakeTimeoutMilliseconds
+    var isStrictSNI = false
+    /// `"external": true`: every file of this object may be an absolute path outside the folder.
+    var isExternal = false
 }
 
 /// One policy object (`defaults` or a selector's): every key optional, so layers can be merged key by key.

@@ -29,9 +29,9 @@ struct ManifestDecoder {
 
     private mutating func report(
         _ code: Diagnostic.Code, _ severity: Diagnostic.Severity = .error, at position: TextPosition, _ message: String,
-        hint: String? = nil
+        hint: String? = nil, related: [SourceLocation] = []
     ) {
-        diagnostics.append(Diagnostic(code, severity, at: location(position), message, hint: hint))
+        diagnostics.append(Diagnostic(code, severity, at: location(position), message, hint: hint, related: related))
         if severity == .error, policyDepth == 0 { documentErrors.append(code) }
     }
 
@@ -233,16 +233,26 @@ struct ManifestDecoder {
         return Located(value: rate, location: location(member.value.position))
     }
 
-    private mutating func decodeDuration(_ member: JSONNode.Member) -> Located<Int>? {
-        guard let text = member.value.stringValue else { typeError(member, expected: "a duration string", example: "\"5m\""); return nil }
+    /// A duration string in `range` (milliseconds); bad syntax is `manifest.duration`, a value outside the range
+    /// `outOfRange`.
+    private mutating func decodeDuration(
+        _ member: JSONNode.Member, range: ClosedRange<Int> = Self.idleTimeoutRange,
+        outOfRange: Diagnostic.Code = .manifestLimitRange, example: String = "\"5m\""
+    ) -> Located<Int>? {
+        guard let text = member.value.stringValue else {
+            typeError(member, expected: "a duration string", example: example)
+            return nil
+        }
         guard let milliseconds = DurationText.parseMilliseconds(text) else {
             report(.manifestDuration, at: member.value.position, "\"\(text)\" is not a duration",
                    hint: "write a whole number with a unit: \"250ms\", \"30s\", \"5m\" or \"1h\"")
             return nil
         }
-        guard Self.idleTimeoutRange.contains(milliseconds) else {
-            report(.manifestLimitRange, at: member.value.position, "\"\(member.key)\" is \(text), outside 100ms...24h",
-                   hint: "write a duration from \"100ms\" to \"24h\"")
+        let (lowest, highest) = (DurationText.format(milliseconds: range.lowerBound),
+                                 DurationText.format(milliseconds: range.upperBound))
+        guard range.contains(milliseconds) else {
+            report(outOfRange, at: member.value.position, "\"\(member.key)\" is \(text), outside \(lowest)...\(highest)",
+                   hint: "write a duration from \"\(lowest)\" to \"\(highest)\"")
             return nil
         }
         return Located(value: milliseconds, location: location(member.value.position))
@@ -263,37 +273,252 @@ struct ManifestDecoder {
         }
     }
 
+    // MARK: TLS
+
+    static let tlsKeys = [
+        "cert", "key", "certificates", "clientCA", "clientCertificate", "alpn", "minVersion", "handshakeTimeout",
+        "strictSNI", "external",
+    ]
+    static let pairKeys = ["cert", "key"]
+    static let handshakeTimeoutRange = 100...300_000
+    /// RFC 7301: a protocol name is 1 to 255 bytes.
+    static let alpnNameLengths = 1...255
+    static let tlsExample = #"{"cert": "certs/echo.pem", "key": "certs/echo.key"}"#
+    static let certificatesExample =
+        #"[{"cert": "certs/a.pem", "key": "certs/a.key"}, {"cert": "certs/b.pem", "key": "certs/b.key"}]"#
+
+    /// The `tls` object of a selector. Any error in it returns nil: the policy's error then refuses the endpoints it
+    /// selects, so none is served with half of its TLS settings.
     private mutating func decodeTLS(_ member: JSONNode.Member) -> Located<TLSDraft>? {
         guard case .object(let members) = member.value.value else {
-            typeError(member, expected: "an object", example: "{\"cert\": \"certs/echo.pem\", \"key\": \"certs/echo.key\"}")
+            typeError(member, expected: "an object", example: Self.tlsExample)
             return nil
         }
+        let before = diagnostics.count
         checkDuplicates(members)
+        var draft = TLSDraft(pairs: [])
         var certificate: Located<String>?
         var key: Located<String>?
-        var isExternal = false
+        var list: [TLSDraft.Pair]?
+        var clientCertificateKey: TextPosition?
         for entry in members {
             switch entry.key {
-            case "cert", "key":
-                guard let path = entry.value.stringValue, !path.isEmpty else {
-                    typeError(entry, expected: "a non-empty path string", example: "\"certs/echo.pem\"")
-                    continue
-                }
-                let located = Located(value: path, location: location(entry.value.position))
-                if entry.key == "cert" { certificate = located } else { key = located }
-            case "external":
-                guard case .bool(let flag) = entry.value.value else { typeError(entry, expected: "a boolean", example: "true"); continue }
-                isExternal = flag
-            default: unknownKey(entry, known: ["cert", "key", "external"])
+            case "cert": certificate = decodePath(entry, example: "\"certs/echo.pem\"")
+            case "key": key = decodePath(entry, example: "\"certs/echo.key\"")
+            case "certificates": list = decodePairs(entry)
+            case "clientCA": draft.clientCA = decodePath(entry, example: "\"certs/clients-ca.pem\"")
+            case "clientCertificate":
+                clientCertificateKey = entry.keyPosition
+                draft.isClientCertificateRequired = decodeClientCertificate(entry) ?? true
+            case "alpn": draft.alpn = decodeALPN(entry)
+            case "minVersion": draft.minimumVersion = decodeMinimumVersion(entry) ?? .tls12
+            case "handshakeTimeout":
+                let timeout = decodeDuration(
+                    entry, range: Self.handshakeTimeoutRange, outOfRange: .tlsHandshakeTimeout, example: "\"10s\"")
+                draft.handshakeTimeoutMilliseconds = timeout?.value ?? TLSSettings.defaultHandshakeTimeoutMilliseconds
+            case "strictSNI": draft.isStrictSNI = decodeBool(entry) ?? false
+            case "external": draft.isExternal = decodeBool(entry) ?? false
+            default: unknownKey(entry, known: Self.tlsKeys)
             }
         }
-        for (name, value) in [("cert", certificate), ("key", key)] where value == nil {
-            report(.manifestType, at: member.value.position, "\"tls\" needs a \"\(name)\" path",
-                   hint: "write \"tls\": {\"cert\": \"certs/echo.pem\", \"key\": \"certs/echo.key\"}")
+        let written = Dictionary(members.map { ($0.key, $0.keyPosition) }, uniquingKeysWith: { first, _ in first })
+        let single = written["cert"] ?? written["key"]
+        switch (single, written["certificates"]) {
+        case (let single?, let listKey?):
+            report(.tlsPairs, at: listKey,
+                   "\"tls\" has both \"cert\"/\"key\" and \"certificates\"; write one pair or a list of pairs, not both",
+                   hint: "move the \"cert\" and \"key\" pair into \"certificates\" (first if it should serve clients that send no name)",
+                   related: [location(single)])
+        case (nil, nil):
+            report(.tlsPairs, at: member.value.position, "\"tls\" names no certificate",
+                   hint: "write \"tls\": \(Self.tlsExample), or \"certificates\": [...] for several pairs chosen by SNI")
+        case (_?, nil):
+            if written["cert"] == nil {
+                report(.tlsPairs, at: member.value.position, "\"tls\" has a \"key\" but no \"cert\"",
+                       hint: "add \"cert\": the PEM certificate (chain) the key belongs to")
+            } else if written["key"] == nil {
+                report(.tlsPairs, at: member.value.position, "\"tls\" has a \"cert\" but no \"key\"",
+                       hint: "add \"key\": the PEM private key of the certificate")
+            } else if let certificate, let key {
+                draft.pairs = [TLSDraft.Pair(certificate: certificate, key: key)]
+            }
+        case (nil, _?):
+            draft.pairs = list ?? []
         }
-        guard let certificate, let key else { return nil }
-        return Located(value: TLSDraft(certificate: certificate, key: key, isExternal: isExternal),
-                       location: location(member.keyPosition))
+        if let clientCertificateKey, written["clientCA"] == nil {
+            report(.tlsClientAuth, at: clientCertificateKey,
+                   "\"clientCertificate\" is set but there is no \"clientCA\" to verify client certificates against",
+                   hint: "add \"clientCA\": \"certs/clients-ca.pem\" (the CA certificates that issue client certificates), or remove \"clientCertificate\"")
+        }
+        guard !diagnostics[before...].contains(where: { $0.severity == .error }), !draft.pairs.isEmpty else {
+            return nil
+        }
+        return Located(value: draft, location: location(member.keyPosition))
+    }
+
+    private mutating func decodePath(_ member: JSONNode.Member, example: String) -> Located<String>? {
+        guard let path = member.value.stringValue, !path.isEmpty else {
+            typeError(member, expected: "a non-empty path string", example: example)
+            return nil
+        }
+        return Located(value: path, location: location(member.value.position))
+    }
+
+    private mutating func decodeBool(_ member: JSONNode.Member) -> Bool? {
+        guard case .bool(let flag) = member.value.value else {
+            typeError(member, expected: "a boolean", example: "true")
+            return nil
+        }
+        return flag
+    }
+
+    /// `certificates`: one or more `{"cert", "key"}` objects; nil when the list is unusable (reported).
+    private mutating func decodePairs(_ member: JSONNode.Member) -> [TLSDraft.Pair]? {
+        guard case .array(let items) = member.value.value else {
+            typeError(member, expected: "an array of {\"cert\", \"key\"} objects", example: Self.certificatesExample)
+            return nil
+        }
+        guard !items.isEmpty else {
+            report(.tlsPairs, at: member.value.position, "\"certificates\" is empty; an endpoint needs at least one pair",
+                   hint: "write \"certificates\": \(Self.certificatesExample)")
+            return nil
+        }
+        var pairs: [TLSDraft.Pair] = []
+        for item in items {
+            guard case .object(let members) = item.value else {
+                report(.manifestType, at: item.position,
+                       "\"certificates\" entries must be objects, not \(item.kindDescription)",
+                       hint: "write \(Self.tlsExample)")
+                continue
+            }
+            checkDuplicates(members)
+            var certificate: Located<String>?
+            var key: Located<String>?
+            for entry in members {
+                switch entry.key {
+                case "cert": certificate = decodePath(entry, example: "\"certs/a.pem\"")
+                case "key": key = decodePath(entry, example: "\"certs/a.key\"")
+                case "external":
+                    report(.manifestUnknownKey, at: entry.keyPosition, "unknown key \"external\" in a certificate pair",
+                           hint: "move \"external\": true to the tls object: it applies to every file of the object")
+                default: unknownKey(entry, known: Self.pairKeys)
+                }
+            }
+            let keys = Set(members.map(\.key))
+            for name in Self.pairKeys where !keys.contains(name) {
+                report(.tlsPairs, at: item.position, "this certificate pair has no \"\(name)\"",
+                       hint: name == "key" ? "add \"key\": the PEM private key of the certificate"
+                                           : "add \"cert\": the PEM certificate (chain) the key belongs to")
+            }
+            if let certificate, let key { pairs.append(TLSDraft.Pair(certificate: certificate, key: key)) }
+        }
+        return pairs.count == items.count ? pairs : nil
+    }
+
+    /// `clientCertificate`: true for "required", false for "optional".
+    private mutating func decodeClientCertificate(_ member: JSONNode.Member) -> Bool? {
+        guard let text = member.value.stringValue else {
+            typeError(member, expected: "\"required\" or \"optional\"", example: "\"required\"")
+            return nil
+        }
+        switch text {
+        case "required": return true
+        case "optional": return false
+        default:
+            let suggestion = DidYouMean.closest(to: text.lowercased(), in: ["required", "optional"])
+            report(.tlsClientAuth, at: member.value.position,
+                   "\"clientCertificate\" is \"\(text)\"; it is \"required\" or \"optional\"",
+                   hint: suggestion.map { "write \"\($0)\"" }
+                       ?? "write \"required\" (no verified certificate, no connection) or \"optional\" (served; conn.authorized tells)")
+            return nil
+        }
+    }
+
+    /// `alpn`: protocol names in preference order, each 1–255 bytes of visible ASCII, no duplicates.
+    private mutating func decodeALPN(_ member: JSONNode.Member) -> [String] {
+        guard case .array(let items) = member.value.value else {
+            let example = member.value.stringValue.map { text in
+                "[" + Self.splitProtocols(text).map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+            }
+            typeError(member, expected: "an array of protocol names", example: example ?? #"["h2", "http/1.1"]"#)
+            return []
+        }
+        guard !items.isEmpty else {
+            report(.tlsALPN, at: member.value.position, "\"alpn\" is empty, which would refuse every client that offers ALPN",
+                   hint: "list the protocols the handler speaks, e.g. [\"h2\", \"http/1.1\"], or remove \"alpn\"")
+            return []
+        }
+        var names: [String] = []
+        var seen: [String: TextPosition] = [:]
+        for item in items {
+            guard let name = item.stringValue else {
+                report(.manifestType, at: item.position, "\"alpn\" entries must be strings, not \(item.kindDescription)",
+                       hint: "write \"http/1.1\"")
+                continue
+            }
+            let bytes = Array(name.utf8)
+            if let first = seen[name] {
+                report(.tlsALPN, at: item.position, "\"\(name)\" appears twice in \"alpn\"",
+                       hint: "remove this entry", related: [location(first)])
+            } else if bytes.isEmpty {
+                report(.tlsALPN, at: item.position, "an ALPN protocol name cannot be empty",
+                       hint: "remove the empty entry, or write a protocol name such as \"http/1.1\"")
+            } else if !Self.alpnNameLengths.contains(bytes.count) {
+                report(.tlsALPN, at: item.position,
+                       "the ALPN protocol name is \(bytes.count) bytes long; at most 255 fit in the handshake (RFC 7301)",
+                       hint: "write the protocol's registered identifier, e.g. \"h2\" or \"http/1.1\"")
+            } else if Self.splitProtocols(name).count > 1 {
+                let parts = Self.splitProtocols(name).map { "\"\($0)\"" }
+                report(.tlsALPN, at: item.position,
+                       "\"\(name)\" is several protocol names in one string",
+                       hint: "write each as its own entry: [\(parts.joined(separator: ", "))]")
+            } else if !bytes.allSatisfy({ (0x21...0x7E).contains($0) }) {
+                report(.tlsALPN, at: item.position,
+                       "\"\(name)\" has characters other than visible ASCII; ALPN names are identifiers like \"h2\"",
+                       hint: "write the protocol's registered identifier, e.g. \"h2\" or \"http/1.1\"")
+            }
+            if seen[name] == nil { seen[name] = item.position }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// "h2, http/1.1" → ["h2", "http/1.1"]: a list written as one string.
+    private static func splitProtocols(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    /// `minVersion`: "1.2" or "1.3". TLS 1.0 and 1.1 are refused (RFC 8996), with 1.2 as the fix.
+    private mutating func decodeMinimumVersion(_ member: JSONNode.Member) -> TLSVersion? {
+        guard let text = member.value.stringValue else {
+            // 1.3 written as a number: the fix is the same digits in quotes.
+            var example = "\"1.2\""
+            if case .number(let lexeme) = member.value.value, TLSVersion(rawValue: lexeme) != nil { example = "\"\(lexeme)\"" }
+            typeError(member, expected: "a version string", example: example)
+            return nil
+        }
+        if let version = TLSVersion(rawValue: text) { return version }
+        // "TLSv1.3", "tls1.2", "v1.2": the number is what berth reads.
+        var number = Substring(text.lowercased())
+        for prefix in ["tlsv", "tls", "v"] where number.hasPrefix(prefix) {
+            number = number.dropFirst(prefix.count)
+            break
+        }
+        number = number.drop(while: { $0 == " " })
+        if ["1.0", "1", "1.1"].contains(number) {
+            report(.tlsMinVersion, at: member.value.position,
+                   "\"minVersion\" is \"\(text)\": TLS 1.0 and 1.1 are deprecated (RFC 8996) and berth does not offer them",
+                   hint: "write \"1.2\" (the default) or \"1.3\"")
+        } else if let version = TLSVersion(rawValue: String(number)) {
+            report(.tlsMinVersion, at: member.value.position,
+                   "\"minVersion\" is \"\(text)\"; berth reads the bare version number",
+                   hint: "write \"\(version.rawValue)\"")
+        } else {
+            report(.tlsMinVersion, at: member.value.position,
+                   "\"minVersion\" is \"\(text)\", not a TLS version berth offers",
+                   hint: "write \"1.2\" (the default) or \"1.3\"")
+        }
+        return nil
     }
 
     // MARK: Prefix lists

@@ -92,9 +92,6 @@ enum PlanView {
 
     private static func describe(_ endpoint: Endpoint, styling: Styling) -> String {
         var out = "  " + styling.green("+ \(endpoint.claim)") + "  " + styling.bold(endpoint.name) + "  \(endpoint.file)"
-        if let tls = endpoint.tls, let first = tls.certificates.first {
-            out += "  tls \(PrintableText.escaped(first.certificate)) (until \(first.notAfter))"
-        }
         out += "\n"
         let detail = "      "
         out += detail + "allow  " + describe(endpoint.policy.allow, empty: "nobody") + "\n"
@@ -110,7 +107,31 @@ enum PlanView {
         case .udp:
             out += detail + "limits datagrams \(limits.datagramRate) burst \(limits.burst) \(perSource)\n"
         }
+        if let tls = endpoint.tls { out += describe(tls, indent: detail) }
         if !endpoint.imports.isEmpty { out += detail + "imports " + PrintableText.escaped(endpoint.imports.joined(separator: ", ")) + "\n" }
+        return out
+    }
+
+    /// The TLS lines: one per certificate pair (file, the names SNI matches, notAfter), then the handshake's settings.
+    private static func describe(_ tls: TLSSettings, indent: String) -> String {
+        var out = ""
+        for (index, certificate) in tls.certificates.enumerated() {
+            let names = certificate.names.isEmpty ? "no DNS names" : certificate.names.joined(separator: ", ")
+            out += indent + (index == 0 ? "tls    " : "       ")
+                + PrintableText.escaped("\(certificate.certificate)  \(names)  until \(certificate.notAfter)") + "\n"
+        }
+        var settings = ["TLS \(tls.minimumVersion.rawValue)+"]
+        settings.append(tls.alpn.isEmpty ? "no ALPN" : "ALPN " + tls.alpn.joined(separator: ", "))
+        settings.append("handshake \(DurationText.format(milliseconds: tls.handshakeTimeoutMilliseconds))")
+        if tls.certificates.count > 1 || tls.isStrictSNI {
+            settings.append(tls.isStrictSNI ? "strict SNI (unknown names refused)" : "unknown names get the first pair")
+        }
+        out += indent + "       " + PrintableText.escaped(settings.joined(separator: "; ")) + "\n"
+        if let authority = tls.clientAuthority {
+            let mode = authority.isRequired ? "required" : "optional"
+            let clients = "client certificates \(mode), CA \(authority.file)"
+            out += indent + "       " + PrintableText.escaped(clients) + "\n"
+        }
         return out
     }
 

@@ -1,0 +1,3 @@
+export function handle(conn, ctx) {
+  conn.end();
+}
