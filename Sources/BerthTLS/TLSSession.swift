@@ -5,8 +5,11 @@ internal import COpenSSL
 /// TLSWrap does.
 @safe package final class TLSSession {
     private let ssl: OpaquePointer  // SSL*, owned; owns both BIOs
-    private let input: OpaquePointer  // BIO*: ciphertext from the peer
-    private let output: OpaquePointer  // BIO*: ciphertext for the peer
+    private var input: OpaquePointer  // BIO*: ciphertext from the peer
+    private var output: OpaquePointer  // BIO*: ciphertext for the peer
+    /// A memory BIO keeps the largest buffer it ever needed; past this, an emptied one is replaced, so a connection
+    /// that once moved a burst does not hold its size while idle.
+    private static let retainedBufferLimit = 64 * 1024
     /// Held for the session's life: the SSL and the callbacks point into it.
     package let context: TLSServerContext
     /// Set by the context's callbacks when they refuse the handshake: the reason it failed.
@@ -114,7 +117,27 @@ internal import COpenSSL
         let count = unsafe cssl_bio_get_mem_data(output, &data)
         guard count > 0, let data = unsafe data else { return }
         unsafe send(UnsafeRawBufferPointer(start: data, count: count))
-        _ = unsafe cssl_bio_reset(output)
+        if unsafe cssl_bio_mem_capacity(output) > Self.retainedBufferLimit {
+            output = Self.newBIO()
+            unsafe SSL_set0_wbio(ssl, output)  // frees the old one
+        } else {
+            _ = unsafe cssl_bio_reset(output)
+        }
+    }
+
+    /// Gives back a large input buffer once everything in it was decrypted.
+    package func trimInput() {
+        guard unsafe cssl_bio_pending(input) == 0, unsafe cssl_bio_mem_capacity(input) > Self.retainedBufferLimit else {
+            return
+        }
+        input = Self.newBIO()
+        unsafe cssl_bio_set_mem_eof_return(input, -1)
+        unsafe SSL_set0_rbio(ssl, input)  // frees the old one
+    }
+
+    private static func newBIO() -> OpaquePointer {
+        guard let bio = unsafe BIO_new(BIO_s_mem()) else { preconditionFailure("BIO_new: out of memory") }
+        return bio
     }
 
     /// Ciphertext received and not yet decrypted, or plaintext decrypted and not yet read.

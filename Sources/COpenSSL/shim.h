@@ -53,3 +53,9 @@ static inline uint64_t cssl_server_options(void) {
 static inline long cssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
 static inline int cssl_verify_peer(void) { return SSL_VERIFY_PEER; }
 static inline int cssl_verify_fail_if_no_peer_cert(void) { return SSL_VERIFY_FAIL_IF_NO_PEER_CERT; }
+// The bytes a memory BIO has allocated (its BUF_MEM's max), whatever it holds now.
+static inline size_t cssl_bio_mem_capacity(BIO *bio) {
+    BUF_MEM *memory = NULL;
+    BIO_get_mem_ptr(bio, &memory);
+    return memory ? memory->max : 0;
+}

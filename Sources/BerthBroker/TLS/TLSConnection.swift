@@ -139,7 +139,7 @@ final class TLSConnection {
             case .plaintext(let count):
                 unsafe delegate?.connection(tcp, didRead: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 continue
-            case .needsData: break
+            case .needsData: session.trimInput()
             case .closeNotify: peerEnded = true
             case .failed(let reason):
                 fail(LoopError(code: "EPROTO", message: reason, operation: "SSL_read"))
