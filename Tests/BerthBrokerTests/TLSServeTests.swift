@@ -188,6 +188,7 @@ import Testing
             #expect(peer["serialNumber"] as? String == alice.serialNumber, "\(peer)")
             #expect(peer["rawIsBuffer"] as? Bool == true && (peer["rawLength"] as? Int ?? 0) > 100, "\(peer)")
             #expect((peer["fingerprint256"] as? String)?.count == 95, "32 hex pairs and colons: \(peer)")
+            #expect((peer["validTo"] as? String)?.hasSuffix(" GMT") == true, "as OpenSSL prints a time: \(peer)")
             #expect(exchange.echo == "hi\n", "\(exchange)")
         }
 
