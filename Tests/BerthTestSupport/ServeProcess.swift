@@ -262,3 +262,57 @@ extension ServeProcess {
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }
+
+/// One `refused N in the last 5s on tcp/PORT` line: an endpoint's refusals and broker-closed connections of one
+/// summary period, counted per reason.
+package struct RefusalSummary: Sendable, CustomStringConvertible {
+    /// N in the message.
+    package var total: Int
+    /// `tcp/7443`.
+    package var claim: String
+    /// One count per reason field (`deny`, `tls-plaintext`, …); the `sources` field is not a reason.
+    package var reasons: [String: Int]
+    package var entry: ServeLogEntry
+
+    package var description: String { entry.line }
+
+    /// Nil unless `entry` is a summary line.
+    package init?(_ entry: ServeLogEntry) {
+        let words = entry.message.split(separator: " ")
+        guard words.count == 8, words[0] == "refused", let total = Int(words[1]),
+            entry.message.contains(" in the last "), words[6] == "on"
+        else { return nil }
+        self.total = total
+        claim = String(words[7])
+        var reasons: [String: Int] = [:]
+        for (key, value) in entry.fields where key != "sources" { reasons[key] = Int(value) }
+        self.reasons = reasons
+        self.entry = entry
+    }
+}
+
+extension ServeProcess {
+    /// Every summary line logged so far for `claim` (`tcp/7443`), in order.
+    package func refusalSummaries(on claim: String) -> [RefusalSummary] {
+        entries.compactMap(RefusalSummary.init).filter { $0.claim == claim }
+    }
+
+    /// The counts per reason of every summary line logged so far for `claim`, added up.
+    package func refusals(on claim: String) -> [String: Int] {
+        refusalSummaries(on: claim).reduce(into: [:]) { sums, summary in sums.merge(summary.reasons, uniquingKeysWith: +) }
+    }
+
+    /// Waits until the summaries for `claim` add up to at least `expected` for every reason in it; the sums then
+    /// (which may miss some on timeout).
+    package func waitForRefusals(on claim: String, atLeast expected: [String: Int], timeout: TimeInterval = 12)
+        -> [String: Int]
+    {
+        let deadline = Date() + timeout
+        repeat {
+            let sums = refusals(on: claim)
+            if expected.allSatisfy({ sums[$0.key, default: 0] >= $0.value }) { return sums }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while Date() < deadline && isRunning
+        return refusals(on: claim)
+    }
+}
