@@ -218,7 +218,8 @@ import Testing
         let stranger = try NodeTLS.exchange(port: optional, .init(certificate: mallory))
         let strangerReport = try #require(stranger.firstObject, "\(stranger)")
         #expect(strangerReport["authorized"] as? Bool == false, "\(strangerReport)")
-        #expect(strangerReport["authorizationError"] as? String == "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "\(strangerReport)")
+        // What Node's own server reports for a leaf whose issuer it does not know (checked against tls.createServer).
+        #expect(strangerReport["authorizationError"] as? String == "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "\(strangerReport)")
         #expect((strangerReport["peer"] as? [String: Any])?["subjectCN"] as? String == "mallory", "\(strangerReport)")
         let known = try NodeTLS.exchange(port: optional, .init(certificate: alice))
         #expect(known.firstObject?["authorized"] as? Bool == true, "\(known)")

@@ -124,7 +124,9 @@ package enum OpenSSLClient {
         package var standardOutput: String
         package var standardError: String
 
-        package var isEstablished: Bool { protocolVersion != nil }
+        /// A cipher was agreed and no alert ended it: in TLS 1.2 the server refuses a client certificate after the
+        /// cipher is chosen, so s_client still prints one, then the alert, and exits 1.
+        package var isEstablished: Bool { protocolVersion != nil && status == 0 }
         package var description: String { "s_client exited \(status)\n\(standardOutput)\n\(standardError)" }
     }
 
