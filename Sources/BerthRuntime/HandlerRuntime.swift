@@ -368,8 +368,9 @@ package final class HandlerRuntime {
 
     // MARK: Dispatch entry points
 
-    /// Hands an accepted connection to `handle(conn, ctx)`. A throw, or a rejection of the promise `handle` returns,
-    /// is a fault: logged, and the connection destroyed through the host.
+    /// Hands an accepted connection to `handle(conn, ctx)`; with `info.tls`, `conn` is a TLSSocket that also has the
+    /// handshake's facts (a plain connection pays nothing for them). A throw, or a rejection of the promise `handle`
+    /// returns, is a fault: logged, and the connection destroyed through the host.
     package func acceptConnection(_ connection: ConnectionID, _ info: ConnectionInfo) -> DispatchOutcome {
         precondition(transport == .tcp, "\(name) is a UDP handler")
         lastConnectionSerial += 1
@@ -382,7 +383,11 @@ package final class HandlerRuntime {
             call.append(context.string(info.remoteFamily.rawValue))
             call.append(context.string(info.localAddress))
             call.append(context.number(info.localPort))
-            return call.call(globals.accept)
+            guard let tls = info.tls else { return call.call(globals.accept) }
+            let facts = tlsFacts(tls, in: context)
+            if facts.isException { return facts }
+            call.append(facts)
+            return call.call(globals.acceptTLS)
         }
     }
 
@@ -729,6 +734,7 @@ final class GlobalsHooks {
     let lifecycle: JSRef
     let abort: JSRef
     let accept: JSRef
+    let acceptTLS: JSRef
     let data: JSRef
     let end: JSRef
     let written: JSRef
@@ -753,6 +759,7 @@ final class GlobalsHooks {
         lifecycle = hook("lifecycle")
         abort = hook("abort")
         accept = hook("accept")
+        acceptTLS = hook("acceptTLS")
         data = hook("data")
         end = hook("end")
         written = hook("written")

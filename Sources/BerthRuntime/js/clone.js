@@ -8,6 +8,7 @@ import {
   AbortController, AbortSignal, Event, EventTarget, TextDecoder, TextEncoder, crypto, performance,
 } from './web.js';
 import { Socket } from './socket.js';
+import { TLSSocket } from './tls.js';
 
 const ReflectApply = Reflect.apply;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
@@ -153,8 +154,8 @@ export const cloneIntrinsics = {
 // Objects with behaviour that lives in the runtime, which no copy could have (the HTML algorithm's platform
 // objects). Handler classes are not marked: their instances clone as plain objects, as on the web.
 for (const [target, description] of [
-  [Socket.prototype, '#<Socket>'], [Timeout.prototype, '#<Timeout>'], [Immediate.prototype, '#<Immediate>'],
-  [Event.prototype, '#<Event>'], [EventTarget.prototype, '#<EventTarget>'],
+  [Socket.prototype, '#<Socket>'], [TLSSocket.prototype, '#<TLSSocket>'], [Timeout.prototype, '#<Timeout>'],
+  [Immediate.prototype, '#<Immediate>'], [Event.prototype, '#<Event>'], [EventTarget.prototype, '#<EventTarget>'],
   [AbortSignal.prototype, '#<AbortSignal>'], [AbortController.prototype, '#<AbortController>'],
   [TextEncoder.prototype, '#<TextEncoder>'], [TextDecoder.prototype, '#<TextDecoder>'],
   [performance, '#<Performance>'], [crypto, '#<Crypto>'],

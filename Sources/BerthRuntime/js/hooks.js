@@ -6,6 +6,7 @@ import { EventEmitter, on, once } from './events.js';
 import { Buffer } from './buffer.js';
 import { AbortController } from './web.js';
 import { Socket, kOnClose, kOnData, kOnEnd, kOnError, kOnWritten, sockets } from './socket.js';
+import { TLSSocket } from './tls.js';
 import { makeShared } from './shared.js';
 
 let handleFunction;
@@ -80,6 +81,19 @@ export function accept(id, remoteAddress, remotePort, remoteFamily, localAddress
   if (remoteAddress === lastAddresses.remote) remoteAddress = lastAddresses.remote;
   else lastAddresses.remote = remoteAddress;
   const socket = new Socket(id, remoteAddress, remotePort, localAddress, localPort);
+  sockets.set(id, socket);
+  const result = handleFunction(socket, handlerContext);
+  if (isThenable(result)) result.then(undefined, (error) => Socket.fault(socket, error, 'handle()'));
+}
+
+// A connection the broker terminated TLS on: as accept (a hook of its own, so a plain connection costs nothing
+// more), with `conn` a TLSSocket holding the handshake's facts.
+export function acceptTLS(id, remoteAddress, remotePort, remoteFamily, localAddress, localPort, facts) {
+  if (localAddress === lastAddresses.local) localAddress = lastAddresses.local;
+  else lastAddresses.local = localAddress;
+  if (remoteAddress === lastAddresses.remote) remoteAddress = lastAddresses.remote;
+  else lastAddresses.remote = remoteAddress;
+  const socket = new TLSSocket(id, remoteAddress, remotePort, localAddress, localPort, facts);
   sockets.set(id, socket);
   const result = handleFunction(socket, handlerContext);
   if (isThenable(result)) result.then(undefined, (error) => Socket.fault(socket, error, 'handle()'));
