@@ -620,11 +620,18 @@ package final class HandlerRuntime {
     }
 
     /// Runs the job queue dry, logging what throws, then logs the rejections nothing handled. A rejection with the
-    /// interrupt's error is left out: the budget fault already names it.
-    /// `beforeLogging` runs once the jobs ran, to forget rejections the caller reports itself.
+    /// interrupt's error is left out: the budget fault already names it, as it names every job interrupted after the
+    /// first. `beforeLogging` runs once the jobs ran, to forget rejections the caller reports itself.
     private func drainJobs(_ context: JSContext, beforeLogging: () -> Void = {}) {
+        var interruptedJobs = 0
         context.runtime.executePendingJobs { failed in
-            reportFault(faultMessage(failed.takeException(), .named("a job"), activeConnection))
+            let error = failed.takeException()
+            if error.isInterrupt && context.runtime.wasInterrupted {
+                interruptedJobs += 1
+                shiftInterruptCheck(context, calls: interruptedJobs)
+                if interruptedJobs > 1 { return }
+            }
+            reportFault(faultMessage(error, .named("a job"), activeConnection))
         }
         beforeLogging()
         for rejection in context.takeUnhandledRejections() {
@@ -632,6 +639,21 @@ package final class HandlerRuntime {
             if error.isInterrupt && context.runtime.wasInterrupted { continue }
             let place = activeConnection.map { " (connection \($0))" } ?? ""
             reportFault("\(name): unhandled promise rejection\(place): \(error.description)")
+        }
+    }
+
+    /// Moves QuickJS's next interrupt check `calls` calls later, after a job failed by the interrupt. QuickJS checks
+    /// once every 10,000 calls, counted afresh at each check, and a job interrupted before it ends fails (a job
+    /// interrupted inside a `then` handler rejects its promise instead and ends). In a chain whose job makes the same
+    /// calls every time (`const f = () => { Promise.resolve().then(f); }`), the check after such a failure therefore
+    /// lands at the same call of the job each time: when that call comes after the job queued its successor, each
+    /// interrupt fails one job and the chain runs on forever. Making the n-th failure's next check come n calls later
+    /// walks the checks through the job's calls, one by one, until one lands before the queuing and the chain ends.
+    private func shiftInterruptCheck(_ context: JSContext, calls: Int) {
+        guard let globals else { return }
+        for _ in 0..<calls {
+            var call = JSCall(context)
+            if call.call(globals.pass).isException { _ = context.takeException() }
         }
     }
 
@@ -722,6 +744,7 @@ final class GlobalsHooks {
     let datagram: JSRef
     let timer: JSRef
     let sharedDeliver: JSRef
+    let pass: JSRef
 
     init(_ hooks: borrowing JSRef) {
         func hook(_ name: String) -> JSRef {
@@ -746,6 +769,7 @@ final class GlobalsHooks {
         datagram = hook("datagram")
         timer = hook("timer")
         sharedDeliver = hook("sharedDeliver")
+        pass = hook("pass")
     }
 }
 

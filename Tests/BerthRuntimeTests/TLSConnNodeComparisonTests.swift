@@ -120,17 +120,19 @@ struct TLSConnNodeComparisonTests {
         let openssl = "/usr/bin/openssl"
         let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30"]
         func file(_ name: String) -> String { folder + "/" + name }
-        for (name, subject) in [("ca", "/CN=Test CA/O=Berth"), ("server", "/CN=localhost"), ("stranger", "/CN=stranger")] {
-            try Subprocess.checked(
-                openssl,
-                ["req", "-x509"] + curve + ["-subj", subject, "-keyout", file("\(name).key"), "-out", file("\(name).pem")])
+        let selfSigned = [("ca", "/CN=Test CA/O=Berth"), ("server", "/CN=localhost"), ("stranger", "/CN=stranger")]
+        for (name, subject) in selfSigned {
+            let files = ["-keyout", file("\(name).key"), "-out", file("\(name).pem")]
+            try Subprocess.checked(openssl, ["req", "-x509"] + curve + ["-subj", subject] + files)
         }
         try Subprocess.checked(
             openssl,
             ["req"] + curve + [
-                "-subj", "/C=DE/O=Example/OU=One/OU=Two/CN=alice", "-keyout", file("alice.key"), "-out", file("alice.csr"),
+                "-subj", "/C=DE/O=Example/OU=One/OU=Two/CN=alice", "-keyout", file("alice.key"), "-out",
+                file("alice.csr"),
             ])
-        try Data("subjectAltName=DNS:alice.example,IP:127.0.0.1\n".utf8).write(to: URL(fileURLWithPath: file("alice.ext")))
+        try Data("subjectAltName=DNS:alice.example,IP:127.0.0.1\n".utf8)
+            .write(to: URL(fileURLWithPath: file("alice.ext")))
         try Subprocess.checked(
             openssl,
             [
@@ -155,7 +157,8 @@ struct TLSConnNodeComparisonTests {
             }
             certificate = PeerCertificate(
                 subject: try pairs(peer["subject"]), issuer: try pairs(peer["issuer"]),
-                subjectAltName: peer["subjectaltname"] as? String, validFrom: try #require(peer["valid_from"] as? String),
+                subjectAltName: peer["subjectaltname"] as? String,
+                validFrom: try #require(peer["valid_from"] as? String),
                 validTo: try #require(peer["valid_to"] as? String),
                 serialNumber: try #require(peer["serialNumber"] as? String),
                 fingerprint: try #require(peer["fingerprint"] as? String),

@@ -106,7 +106,8 @@ struct TLSConnTests {
         authorized: Bool, error: String?, certificate: PeerCertificate?, expected: String
     ) throws {
         let (fixture, runtime) = try Self.printing(
-            "(conn) => [[conn.authorized, conn.authorizationError === undefined ? 'undefined' : conn.authorizationError]]")
+            "(conn) => [[conn.authorized, conn.authorizationError === undefined ? 'undefined' : "
+                + "conn.authorizationError]]")
         defer { runtime.unload() }
         let info = Self.tls(authorized: authorized, authorizationError: error, certificate: certificate)
         #expect(runtime.acceptConnection(1, info) == .ok)
@@ -255,8 +256,10 @@ struct TLSConnTests {
     /// console.log shows a TLS conn as Node does: a TLSSocket with its handshake's properties.
     @Test func inspectShowsATLSSocket() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(
-            "export function handle(conn) { console.log(conn); console.log(String(structuredCloneError(conn))); }\n"
-                + "function structuredCloneError(value) { try { structuredClone(value); } catch (e) { return e.message; } }")
+            """
+            export function handle(conn) { console.log(conn); console.log(cloneError(conn)); }
+            function cloneError(value) { try { structuredClone(value); } catch (error) { return error.message; } }
+            """)
         defer { runtime.unload() }
         #expect(runtime.acceptConnection(1, Self.tls(alpn: nil)) == .ok)
         #expect(
@@ -308,7 +311,8 @@ struct TLSConnTests {
         let measure = { (first: Int, info: ConnectionInfo) -> Int in
             runtime.context?.runtime.collectGarbage()
             let before = heap()
-            for id in first..<first + count { _ = runtime.acceptConnection(ConnectionID(id), info) }
+            let outcomes = (first..<first + count).map { runtime.acceptConnection(ConnectionID($0), info) }
+            #expect(outcomes.allSatisfy { $0 == .ok })
             runtime.context?.runtime.collectGarbage()
             return (heap() - before) / count
         }

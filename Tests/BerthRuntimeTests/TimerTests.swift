@@ -206,6 +206,35 @@ struct TimerTests {
         #expect(host.destroyed == [1])
     }
 
+    /// QuickJS checks for the interrupt once every so many calls, so where in a chain's cycle it lands depends on all
+    /// that ran before: a chain interrupted just after it queued its next job must be stopped too, wherever that is.
+    @Test(arguments: [
+        "const f = () => { Promise.resolve().then(f); }; f();",
+        "const f = () => queueMicrotask(f); f();",
+        "(async () => { for (;;) await null; })();",
+    ])
+    func aMicrotaskChainIsStoppedWhereverTheInterruptLands(chain: String) throws {
+        let (fixture, runtime) = try HandlerFixture.tcp(
+            """
+            function pass() {}
+            export function handle(conn) {
+              for (let call = 0; call < conn.remotePort; call++) pass();
+              \(chain)
+            }
+            """)
+        defer { runtime.unload() }
+        for offset in 0..<16 {
+            var info = peer
+            info.remotePort = offset
+            let outcome = runtime.acceptConnection(ConnectionID(offset + 1), info)
+            #expect(
+                outcome == .faulted(
+                    "t: handle() (connection \(offset + 1)) exceeded the CPU budget of 200 ms and was stopped"),
+                "offset \(offset)")
+        }
+        #expect(fixture.host.destroyed == (1...16).map { ConnectionID($0) })
+    }
+
     @Test func abortSignalTimeout() throws {
         let (fixture, runtime) = try HandlerFixture.tcp(
             """

@@ -114,6 +114,9 @@ export function error(id, code, message) {
 export function close(id, hadError) { sockets.get(id)?.[kOnClose](hadError); }
 export function destroy(id) { sockets.get(id)?.destroy(); }
 
+// Does nothing: the runtime calls it to move QuickJS's next interrupt check (HandlerRuntime.shiftInterruptCheck).
+export function pass() {}
+
 export function datagram(chunk, address, family, port) {
   const result = messageFunction(chunk, { address, family, port, size: chunk.length }, handlerContext);
   if (isThenable(result)) result.then(undefined, (error) => reportFault(error, 'message()'));
