@@ -11,6 +11,8 @@ package final class InteractiveProcess: @unchecked Sendable {
     private var errorBytes = Data()
 
     package init(_ executable: String, _ arguments: [String]) throws {
+        // A write to a program that already exited must fail with EPIPE, not kill the test process.
+        _ = signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = input
