@@ -47,7 +47,7 @@ package final class Broker {
     static let deliveriesPerTurn = 1024
 
     /// The plan last applied (the one whose diagnostics were logged, and whose manifest a reload must keep).
-    private var plan: DeploymentPlan
+    private(set) var plan: DeploymentPlan
     private let folder: String
     private let options: ServeOptions
     private let log: BrokerLog
@@ -55,27 +55,35 @@ package final class Broker {
 
     private let loop: EventLoop
     private let immediates: ImmediateQueue
-    private var store: (any SharedStore)!
+    private(set) var store: (any SharedStore)!
     /// The claims serving, by `Endpoint.claim`.
-    private var claims: [String: PortClaim] = [:]
+    private(set) var claims: [String: PortClaim] = [:]
     /// Claims no longer accepting (removed, failed, or the broker stopping) whose generations still drain.
-    private var retiredClaims: [PortClaim] = []
+    private(set) var retiredClaims: [PortClaim] = []
     /// Generations made so far: each gets its own ctx.shared owner, so unloading it drops exactly its subscriptions.
     private var generationCount = 0
     private var signals: [SignalWatcher] = []
     private var watch: FolderWatch?
     private var inbox: LoopInbox<Compiled>?
-    private var isShuttingDown = false
+    private(set) var isShuttingDown = false
+    /// The first plan's endpoints all started (or failed to): what `READY=1` and `/readyz` wait for.
+    private(set) var hasStarted = false
+    /// Reloads by how they ended, for `/metrics`.
+    private(set) var reloadOutcomes: [ReloadOutcome: Int] = [:]
+    let startTime = Date()
+    private var notifier: SystemdNotifier?
+    private var watchdog: LoopTimer?
+    private var statusServer: StatusServer?
     private var graceTimer: LoopTimer?
     private var outcome = Outcome.stopped
     /// Endpoints of the first plan that could not start (module, bind, `open`).
     private var unservable = 0
 
     // MARK: Reload state
-    private var reloadCount = 0
-    private var reload: Attempt?
+    private(set) var reloadCount = 0
+    private(set) var reload: Attempt?
     /// The reload being compiled off the loop: what triggered it and when (loop time, ms).
-    private var compiling: (trigger: String, startedAt: UInt64)?
+    private(set) var compiling: (trigger: String, startedAt: UInt64)?
     /// A trigger that arrived while a reload was under way: one more reload follows it.
     private var pendingTrigger: String?
     private let compileQueue = DispatchQueue(label: "berth.reload.compile")
@@ -158,6 +166,29 @@ package final class Broker {
                 watch?.watch([plan])
             }
         }
+        notifier = SystemdNotifier(log: log)
+        if let interval = notifier?.watchdogIntervalMilliseconds {
+            // From the loop: a loop that stops turning stops the pings, and systemd restarts the broker.
+            let timer = LoopTimer(loop: loop)
+            timer.keepsLoopAlive = false
+            timer.start(after: interval, repeat: interval) { [weak self] in self?.notifier?.watchdog() }
+            watchdog = timer
+        }
+        if let metrics = options.metrics {
+            do {
+                statusServer = try StatusServer(
+                    address: SocketAddress(address: metrics.host, port: metrics.port)!, loop: loop
+                ) { [weak self] path in self?.statusResponse(path) }
+                log.log(.info, "metrics on http://\(metrics.authority)/metrics (and /healthz, /readyz)")
+            } catch {
+                log.log(.error, "not starting: cannot serve metrics on \(metrics.authority): \(error.message) (\(error.code))",
+                        fields: [("code", error.code)])
+                finish()
+                loop.run()
+                loop.close()
+                return .failed
+            }
+        }
         begin(plan, number: nil, trigger: nil, startedAt: loop.now)
         loop.run()
         loop.close()
@@ -178,10 +209,11 @@ package final class Broker {
     private var allClaims: [PortClaim] { Array(claims.values) + retiredClaims }
     private var openConnectionCount: Int { allClaims.reduce(0) { $0 + $1.openConnectionCount } }
     /// Handler runtimes alive: every claim's serving generation and those still draining.
-    private var runtimeCount: Int { allClaims.reduce(0) { $0 + $1.runtimeCount } }
+    var runtimeCount: Int { allClaims.reduce(0) { $0 + $1.runtimeCount } }
 
     private func drain(_ reason: String) {
         isShuttingDown = true
+        notifier?.stopping(status: "shutting down \(reason)")
         watch?.close()
         cancelReload()
         log.log(.info, "shutting down \(reason): \(openConnectionCount) connections may finish within \(DurationText.format(milliseconds: options.graceMilliseconds))")
@@ -211,13 +243,17 @@ package final class Broker {
         inbox = nil
         graceTimer?.close()
         graceTimer = nil
+        watchdog?.close()
+        watchdog = nil
+        statusServer?.close()
+        statusServer = nil
         immediates.close()
     }
 
     // MARK: Applying a plan
 
     /// One plan being applied: its new generations load and open; then everything commits in one loop turn.
-    private final class Attempt {
+    final class Attempt {
         let number: Int?
         let trigger: String?
         let plan: DeploymentPlan
@@ -400,6 +436,7 @@ package final class Broker {
         reload = nil
         guard let number = attempt.number else {
             plan = attempt.plan
+            hasStarted = true
             if claims.isEmpty {
                 failStart(plan.endpoints.isEmpty
                     ? "stopping: nothing to serve, the folder has no endpoint that compiles (see above)"
@@ -457,6 +494,7 @@ package final class Broker {
                 .joined(separator: ", ")
         }
         message += ", \(elapsed(since: attempt.startedAt)) ms"
+        reloadOutcomes[kept.isEmpty ? .applied : .keptLastGood, default: 0] += 1
         log.log(kept.isEmpty ? .info : .warn, message,
                 fields: reloadFields(number: number, trigger: attempt.trigger, startedAt: attempt.startedAt) + [
                     ("added", String(added)), ("changed", String(changed)), ("removed", String(diff.removed.count)),
@@ -492,6 +530,7 @@ package final class Broker {
         watch?.cancelPending()  // this reload covers the changes seen so far
         let number = reloadCount
         compiling = (trigger, loop.now)
+        notifier?.reloading(status: "reload \(number) (\(trigger))")
         let incumbents = claims.mapValues(\.endpoint.file)
         compileQueue.async { inbox.post(Compiled(number: number, result: reloading.compile(incumbents))) }
     }
@@ -525,6 +564,8 @@ package final class Broker {
         let serving = DeploymentPlan(berthVersion: plan.berthVersion, folderHash: plan.folderHash,
                                      endpoints: claims.values.map(\.endpoint), refused: [], diagnostics: [])
         watch?.watch([plan, serving] + (compiled.map { [$0] } ?? []))
+        let count = plan.endpoints.filter { claims[$0.claim]?.serving != nil }.count
+        notifier?.ready(status: "serving \(count) of \(plan.endpoints.count) endpoints")
         if let trigger = pendingTrigger {
             pendingTrigger = nil
             requestReload(trigger)
@@ -534,6 +575,7 @@ package final class Broker {
     /// The one line of a reload that changed nothing at all, and why.
     private func logUnapplied(_ number: Int, trigger: String?, startedAt: UInt64, because reason: String,
                               _ what: String = "rejected") {
+        reloadOutcomes[.rejected, default: 0] += 1
         log.log(.error, "reload \(number): \(what), every endpoint kept as it was: \(reason), \(elapsed(since: startedAt)) ms",
                 fields: reloadFields(number: number, trigger: trigger, startedAt: startedAt) + [("rejected", reason)])
     }

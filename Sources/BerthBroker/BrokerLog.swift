@@ -4,21 +4,31 @@ import Foundation
 /// The broker's log: one line per event on stderr, naming the handler, as text or JSON Lines (`--log-format json`).
 package final class BrokerLog: @unchecked Sendable {
     package enum Format: String, Sendable { case text, json }
-    package enum Level: String, Sendable { case debug, info, warn, error }
+    package enum Level: String, Sendable, Comparable, CaseIterable {
+        case debug, info, warn, error
+
+        package static func < (lhs: Level, rhs: Level) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
 
     private let format: Format
+    /// `--log-level`: lines below it are dropped.
+    private let minimumLevel: Level
     private let write: @Sendable (String) -> Void
     // Guards `write` so lines from the loop thread and the signal path never interleave.
     private let lock = NSLock()
 
-    package init(format: Format, write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
-        self.format = format
+    package init(format: Format, minimumLevel: Level = .info,
+                 write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        (self.format, self.minimumLevel) = (format, minimumLevel)
         self.write = write
     }
 
     /// Logs `message` at `level`; `handler` is the handler's name (nil for the broker itself); `fields` add context
     /// (a JSON member each, or `key=value` in text).
     package func log(_ level: Level, _ message: String, handler: String? = nil, fields: [(String, String)] = []) {
+        guard level >= minimumLevel else { return }
         let time = Self.timestamp()
         let line: String
         switch format {

@@ -1,3 +1,5 @@
+import BerthPlan
+
 /// How `berth serve` runs: where it binds and the per-handler budgets.
 package struct ServeOptions: Sendable, Equatable {
     /// An address literal to bind every port to, or nil for all addresses (dual stack).
@@ -20,6 +22,11 @@ package struct ServeOptions: Sendable, Equatable {
     /// How long the folder must stay quiet after a change before the reload (a sync touching 500 files is one reload).
     package var reloadDebounceMilliseconds: Int
 
+    /// `--metrics`: where `/metrics`, `/healthz` and `/readyz` are served; nil for nowhere.
+    package var metrics: MetricsAddress?
+    /// `--access-log`: one line per closed connection.
+    package var isAccessLogged = false
+
     package init(bindAddress: String? = nil, cpuBudgetMilliseconds: Int = 1000, heapLimitBytes: Int = 64 << 20,
                  graceMilliseconds: Int = 10_000, storeMaxBytes: Int = 256 << 20, isStrict: Bool = false,
                  openTimeoutMilliseconds: Int = 10_000, isWatching: Bool = true, reloadDebounceMilliseconds: Int = 300) {
@@ -33,4 +40,32 @@ package struct ServeOptions: Sendable, Equatable {
         self.graceMilliseconds = graceMilliseconds
         self.storeMaxBytes = storeMaxBytes
     }
+}
+
+/// The address `--metrics` names: an IP literal and a port.
+package struct MetricsAddress: Sendable, Equatable {
+    package var host: String
+    package var port: Int
+
+    package init(host: String, port: Int) { (self.host, self.port) = (host, port) }
+
+    /// `127.0.0.1:9464`, `[::1]:9464`, `:9464` or `9464` (both loopback); nil when it is none of these.
+    package init?(_ text: String) {
+        var host = "127.0.0.1"
+        var portText = Substring(text)
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else if let colon = text.lastIndex(of: ":") {
+            if colon != text.startIndex { host = String(text[..<colon]) }
+            portText = text[text.index(after: colon)...]
+        }
+        guard IPAddress(host) != nil, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        (self.host, self.port) = (host, port)
+    }
+
+    /// As a URL's authority: `127.0.0.1:9464`, `[::1]:9464`.
+    package var authority: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -115,9 +115,9 @@ extension HandlerRuntime: JSNativeHost {
             let origin = arguments.string(1) ?? "a callback"
             // A fault the script names a connection for, it destroys itself; any other is the current work's.
             if let connection = arguments.int(2).flatMap({ $0 >= 0 ? ConnectionID($0) : nil }) {
-                host?.log(.error, faultMessage(error, .named(origin), connection))
+                logFault(faultMessage(error, .named(origin), connection), Self.faultKind(of: error))
             } else {
-                reportFault(faultMessage(error, .named(origin), activeConnection))
+                reportFault(faultMessage(error, .named(origin), activeConnection), Self.faultKind(of: error))
             }
         case .settle:
             guard let stage = arguments.int(0).flatMap(LifecycleStage.init(rawValue:)) else { break }
@@ -126,7 +126,7 @@ extension HandlerRuntime: JSNativeHost {
                 outcome = .ok
             } else {
                 let message = faultMessage(arguments.error(2), stage.origin, nil, rejected: true)
-                host?.log(.error, message)
+                logFault(message, Self.faultKind(of: arguments.error(2), rejected: true))
                 outcome = .faulted(message)
             }
             settle(stage, outcome: outcome)

@@ -20,6 +20,8 @@ package final class HandlerRuntime {
     /// The broker's store behind `ctx.shared` (nil: ctx has no `shared`), and this runtime's owner id in it.
     package let store: (any SharedStore)?
     package let storeOwner: SharedStoreOwnerID
+    /// Where faults and dispatch times are counted (the endpoint's, shared by its generations).
+    let meters: HandlerMeters?
     /// Set when the runtime hit its heap limit: every later dispatch is a no-op returning `.faulted`, so the broker
     /// closes the handler's sockets; `unload()` still frees it.
     package private(set) var isFailed = false
@@ -84,9 +86,10 @@ package final class HandlerRuntime {
         folder: String, entry: String, sources: [String: [UInt8]] = [:], name: String, transport: Transport, port: Int,
         heapLimit: Int = HandlerRuntime.defaultHeapLimit,
         cpuBudgetMilliseconds: Double = HandlerRuntime.defaultCPUBudgetMilliseconds, host: any HandlerHost,
-        store: (any SharedStore)? = nil, storeOwner: SharedStoreOwnerID = SharedStoreOwnerID(0)
+        store: (any SharedStore)? = nil, storeOwner: SharedStoreOwnerID = SharedStoreOwnerID(0),
+        meters: HandlerMeters? = nil
     ) throws(HandlerLoadError) {
-        (self.name, self.transport, self.port) = (name, transport, port)
+        (self.name, self.transport, self.port, self.meters) = (name, transport, port, meters)
         (self.heapLimit, self.cpuBudgetMilliseconds, self.host) = (heapLimit, cpuBudgetMilliseconds, host)
         (self.store, self.storeOwner) = (store, storeOwner)
         let context = JSContext(runtime: JSRuntime(memoryLimit: heapLimit, stackBudget: Self.stackBudget))
@@ -158,7 +161,7 @@ package final class HandlerRuntime {
                     + "when compiled (\(ModuleBudget.describe(runtime.heapBytes)) with the globals)")
         }
 
-        runtime.arm(milliseconds: cpuBudgetMilliseconds)
+        let startedAt = runtime.arm(milliseconds: cpuBudgetMilliseconds)
         let failures = runtime.allocationFailures
         var thrown: JSError?
         var pending = false
@@ -592,7 +595,7 @@ package final class HandlerRuntime {
         defer { (isRunning, activeConnection, dispatchFault) = (false, nil, nil) }
         let runtime = context.runtime
         runtime.enter()
-        runtime.arm(milliseconds: cpuBudgetMilliseconds)
+        let startedAt = runtime.arm(milliseconds: cpuBudgetMilliseconds)
         let failures = runtime.allocationFailures
         var fault: String?
         do {
@@ -611,10 +614,11 @@ package final class HandlerRuntime {
                 "\(name): \(Self.place(origin, connection)) exceeded the CPU budget of \(budgetText) and was stopped"
         }
         runtime.disarm()
+        if let times = meters?.dispatchTimes { times.record(nanoseconds: JSRuntime.monotonicNanoseconds() &- startedAt) }
         if runtime.allocationFailures != failures {
             fail(in: origin)
         } else if let fault {
-            host?.log(.error, fault)
+            logFault(fault, runtime.wasInterrupted ? .cpuBudget : .exception)
         }
         return fault ?? dispatchFault
     }
@@ -631,14 +635,14 @@ package final class HandlerRuntime {
                 shiftInterruptCheck(context, calls: interruptedJobs)
                 if interruptedJobs > 1 { return }
             }
-            reportFault(faultMessage(error, .named("a job"), activeConnection))
+            reportFault(faultMessage(error, .named("a job"), activeConnection), Self.faultKind(of: error))
         }
         beforeLogging()
         for rejection in context.takeUnhandledRejections() {
             let error = JSError(rejection.reason)
             if error.isInterrupt && context.runtime.wasInterrupted { continue }
             let place = activeConnection.map { " (connection \($0))" } ?? ""
-            reportFault("\(name): unhandled promise rejection\(place): \(error.description)")
+            reportFault("\(name): unhandled promise rejection\(place): \(error.description)", .rejection)
         }
     }
 
@@ -658,9 +662,19 @@ package final class HandlerRuntime {
     }
 
     /// Logs a fault of the current work; the dispatch then destroys its connection, if it has one.
-    func reportFault(_ message: String) {
-        host?.log(.error, message)
+    func reportFault(_ message: String, _ kind: HandlerMeters.FaultKind) {
+        logFault(message, kind)
         if dispatchFault == nil { dispatchFault = message }
+    }
+
+    /// Every fault is logged, and counted by kind, here.
+    func logFault(_ message: String, _ kind: HandlerMeters.FaultKind) {
+        host?.log(.error, message)
+        meters?.count(kind)
+    }
+
+    static func faultKind(of error: JSError, rejected: Bool = false) -> HandlerMeters.FaultKind {
+        error.isInterrupt ? .cpuBudget : rejected ? .rejection : .exception
     }
 
     /// Marks the runtime failed after an allocation failure: logged once, timers stopped, waiting completions faulted.
@@ -670,7 +684,7 @@ package final class HandlerRuntime {
             "\(name): out of memory in \(origin) (heap limit \(Self.mebibytes(heapLimit))); "
             + "the handler is stopped and its connections are closed"
         failure = message
-        host?.log(.error, message)
+        logFault(message, .outOfMemory)
         cancelTimers()
         for waiting in [openCompletion, closeCompletion].compactMap({ $0 }) {
             readyCompletions.append((waiting, .faulted(message)))

@@ -68,6 +68,11 @@ package final class InProcessSharedStore: SharedStore {
 
     package var keyCount: Int { values.count }
 
+    package var statistics: SharedStoreStatistics {
+        SharedStoreStatistics(keys: values.count, bytes: usedBytes, maxBytes: maxBytes,
+                              subscriptions: subscriptions.count, pendingDeliveries: queue.count - queueHead)
+    }
+
     package func get(_ key: String) -> [UInt8]? { values[key] }
 
     package func get(_ key: String, reply: Reply) -> Answer? { .success(values[key]) }

@@ -32,6 +32,25 @@ package protocol SharedStore: AnyObject {
     /// Runs deliveries that became pending since the store asked the broker for a turn (at most `maxCount`), and asks
     /// for another turn while any are left: the broker drives delivery, so subscribers cannot hold its loop.
     func deliverPending(maxCount: Int)
+
+    /// What the store holds now, for the broker's metrics.
+    var statistics: SharedStoreStatistics { get }
+}
+
+/// The size of a store: what `/metrics` reports as `berth_shared_*`.
+package struct SharedStoreStatistics: Equatable, Sendable {
+    package var keys: Int
+    /// What the entries take against `--store-max-bytes`: keys, values and per-entry bookkeeping.
+    package var bytes: Int
+    package var maxBytes: Int
+    package var subscriptions: Int
+    /// Deliveries queued and not yet run.
+    package var pendingDeliveries: Int
+
+    package init(keys: Int, bytes: Int, maxBytes: Int, subscriptions: Int, pendingDeliveries: Int) {
+        (self.keys, self.bytes, self.maxBytes) = (keys, bytes, maxBytes)
+        (self.subscriptions, self.pendingDeliveries) = (subscriptions, pendingDeliveries)
+    }
 }
 
 /// What a store answers: a get's encoded value (nil when the key has none; always nil for set and delete), or why it

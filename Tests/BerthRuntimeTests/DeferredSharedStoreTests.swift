@@ -8,6 +8,7 @@ import Testing
 final class DeferringSharedStore: SharedStore {
     let backing = InProcessSharedStore(maxBytes: 1 << 20) {}
     private var answers: [() -> Void] = []
+    var statistics: SharedStoreStatistics { backing.statistics }
 
     var pendingCount: Int { answers.count }
 

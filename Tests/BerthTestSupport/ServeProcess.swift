@@ -35,7 +35,7 @@ package final class ServeProcess: @unchecked Sendable {
         }
         try process.run()
         reader.start()
-        let deadline = Date() + timeout
+        let deadline = Date() + timeout * Self.sanitizerSlowdown
         while Date() < deadline {
             if listeningCount >= readyCount { return }
             if !process.isRunning { break }
@@ -47,6 +47,10 @@ package final class ServeProcess: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// How much longer a berth built with AddressSanitizer (`make test-asan`) takes to compile and start: its
+    /// readiness wait grows by as much, as a slower machine's would.
+    package static let sanitizerSlowdown: Double = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] == nil ? 1 : 4
 
     /// How many "listening" lines the broker has logged.
     package var listeningCount: Int { lines.count { $0.contains("\"message\":\"listening") } }

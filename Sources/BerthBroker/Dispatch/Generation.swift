@@ -28,6 +28,8 @@ final class Generation {
     private var lastConnection = 0
     /// The screen's grouping each connection was admitted under, for those admitted after a source-prefix change.
     private var groupings: [ConnectionID: Int] = [:]
+    /// With `--access-log`: how the connections the broker or the handler closed ended, for their log line.
+    private var endings: [ConnectionID: String] = [:]
     private var timers: [TimerID: LoopTimer] = [:]
     /// Bounds `open(ctx)`; a version whose open has not finished by then failed.
     private var openTimer: LoopTimer?
@@ -119,7 +121,15 @@ final class Generation {
 
     /// Destroys every open connection; their closes arrive on later loop turns.
     func destroyConnections() {
-        for connection in connections.values { connection.close() }
+        for (id, connection) in connections {
+            noteEnding(id, "grace-expired")
+            connection.close()
+        }
+    }
+
+    /// Remembers how a connection is being ended, for `--access-log` (the first reason counts).
+    private func noteEnding(_ id: ConnectionID, _ ending: String) {
+        if options.isAccessLogged, endings[id] == nil { endings[id] = ending }
     }
 
     /// Frees everything of this generation now (a version that never served, or the broker stopping).
@@ -155,8 +165,9 @@ final class Generation {
     /// Closes the connections without traffic for `idle` ms (the claim's idle timeout); returns how many.
     func closeIdleConnections(olderThan idle: UInt64, now: UInt64) -> Int {
         var closed = 0
-        for connection in connections.values where !connection.isClosing && now &- connection.lastActivity >= idle {
+        for (id, connection) in connections where !connection.isClosing && now &- connection.lastActivity >= idle {
             closed += 1
+            noteEnding(id, "idle-timeout")
             connection.close()
         }
         return closed
@@ -247,6 +258,7 @@ extension Generation: HandlerHost {
                 log.log(.warn, "closing a slow consumer: \(connection.bufferedBytes) bytes buffered for \(connection.remote)",
                         handler: endpoint.name, fields: [("limit", String(limit))])
                 claim.screen.record(.slowConsumer)
+                noteEnding(id, "slow-consumer")
                 connection.close()
             }
             return written
@@ -257,8 +269,15 @@ extension Generation: HandlerHost {
         }
     }
 
-    func end(connection id: ConnectionID) { connections[id]?.shutdown() }
-    func destroy(connection id: ConnectionID) { connections[id]?.close() }
+    func end(connection id: ConnectionID) {
+        noteEnding(id, "handler-end")
+        connections[id]?.shutdown()
+    }
+
+    func destroy(connection id: ConnectionID) {
+        noteEnding(id, "handler-destroy")
+        connections[id]?.close()
+    }
     func pause(connection id: ConnectionID) { connections[id]?.stopReading() }
     func resume(connection id: ConnectionID) { connections[id]?.startReading() }
     func setNoDelay(connection id: ConnectionID, _ isEnabled: Bool) { try? connections[id]?.tcp.setNoDelay(isEnabled) }
@@ -303,6 +322,17 @@ private final class ConnectionEvents: TCPConnectionDelegate {
 }
 
 extension Generation {
+    /// The `--access-log` line of a closed connection.
+    private func logAccess(_ connection: TCPConnection, ending: String) {
+        let source = connection.remote.ip.family == .ipv6 ? "[\(connection.remoteAddress)]:\(connection.remotePort)"
+            : "\(connection.remoteAddress):\(connection.remotePort)"
+        log.log(.info, "access", handler: endpoint.name, fields: [
+            ("source", source), ("endpoint", endpoint.claim),
+            ("milliseconds", String(loop.now &- connection.acceptedAt)),
+            ("received", String(connection.receivedBytes)), ("sent", String(connection.sentBytes)), ("end", ending),
+        ])
+    }
+
     fileprivate func deliver(_ call: (HandlerRuntime) -> DispatchOutcome) {
         guard let runtime else { return }
         check(call(runtime))
@@ -311,6 +341,13 @@ extension Generation {
     fileprivate func closed(_ id: ConnectionID, hadError: Bool) {
         if let connection = connections.removeValue(forKey: id) {
             claim.screen.connectionClosed(from: connection.remote.ip, grouping: groupings.removeValue(forKey: id) ?? 0)
+            let tcp = connection.tcp
+            (claim.meters.receivedBytes, claim.meters.sentBytes) = (claim.meters.receivedBytes + tcp.receivedBytes,
+                                                                    claim.meters.sentBytes + tcp.sentBytes)
+            if options.isAccessLogged {
+                let ending = endings.removeValue(forKey: id) ?? (hadError ? "error" : tcp.hasReceivedEnd ? "peer-end" : "closed")
+                logAccess(tcp, ending: ending)
+            }
         }
         if let runtime { check(runtime.deliverClose(id, hadError: hadError)) }
         guard connections.isEmpty else { return }

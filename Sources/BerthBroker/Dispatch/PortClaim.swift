@@ -8,6 +8,8 @@ final class PortClaim {
     /// The endpoint as last applied: its policy and limits screen new work; its code is the serving generation's.
     private(set) var endpoint: Endpoint
     let screen: ConnectionScreen
+    /// Its counters for `/metrics`; the screen counts the refusals.
+    let meters: ClaimMeters
     private let loop: EventLoop
     private let options: ServeOptions
     private let log: BrokerLog
@@ -43,6 +45,7 @@ final class PortClaim {
     {
         (self.endpoint, self.tls, self.loop, self.options, self.log) = (endpoint, tls, loop, options, log)
         screen = ConnectionScreen(endpoint: endpoint)
+        meters = ClaimMeters(timesDispatches: options.metrics != nil)
         switch endpoint.transport {
         case .tcp:
             let listener = try TCPListener(loop: loop, host: options.bindAddress, port: endpoint.port)
@@ -57,6 +60,16 @@ final class PortClaim {
 
     var isAccepting: Bool { listener != nil || udpSocket != nil }
     var openConnectionCount: Int { ([serving].compactMap { $0 } + draining).reduce(0) { $0 + $1.openConnectionCount } }
+    /// Bytes received and sent so far: the closed connections' and datagrams', and the open connections'.
+    var receivedBytes: Int { generations(\.receivedBytes) + meters.receivedBytes }
+    var sentBytes: Int { generations(\.sentBytes) + meters.sentBytes }
+
+    private func generations(_ bytes: KeyPath<TCPConnection, Int>) -> Int {
+        ([serving].compactMap { $0 } + draining).reduce(0) { total, generation in
+            generation.connections.values.reduce(total) { $0 + $1.tcp[keyPath: bytes] }
+        }
+    }
+
     /// Runtimes alive for this claim: the serving one and those draining.
     var runtimeCount: Int { (serving == nil ? 0 : 1) + draining.count }
 
@@ -161,6 +174,7 @@ final class PortClaim {
             try unsafe datagram.withUnsafeBytes { bytes throws(LoopError) in
                 try unsafe socket.send(bytes, to: destination)
             }
+            meters.sentBytes += datagram.byteCount
         } catch {
             log.log(.warn, "ctx.reply to \(destination) failed: \(error.message)", handler: handler)
         }
@@ -225,6 +239,7 @@ extension PortClaim: TCPListenerDelegate {
             connection.reset()
             return
         }
+        meters.connectionsAccepted += 1
         guard let tls else {
             serving.accept(.plain(connection), grouping: screen.grouping)
             return
@@ -242,10 +257,13 @@ extension PortClaim: TCPListenerDelegate {
     private func handshakeFinished(_ connection: TLSConnection, _ failure: TLSHandshakeFailure?) {
         guard handshaking.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
         if failure == nil, let serving {
+            meters.tlsHandshakes += 1
             serving.accept(.tls(connection), grouping: connection.grouping)
             return
         }
         if let failure { screen.record(ConnectionScreen.Reason(failure)) }
+        (meters.receivedBytes, meters.sentBytes) = (meters.receivedBytes + connection.tcp.receivedBytes,
+                                                    meters.sentBytes + connection.tcp.sentBytes)
         connection.close()
         screen.connectionClosed(from: connection.remote.ip, grouping: connection.grouping)
     }
@@ -269,6 +287,7 @@ extension PortClaim: TCPListenerDelegate {
 extension PortClaim: UDPSocketDelegate {
     func socket(_ socket: UDPSocket, didReceive bytes: UnsafeRawBufferPointer, from sender: SocketAddress) {
         guard let serving, case .admit = screen.admitDatagram(from: sender.ip, now: loop.now) else { return }
+        (meters.datagramsAccepted, meters.receivedBytes) = (meters.datagramsAccepted + 1, meters.receivedBytes + bytes.count)
         let text: String
         if let last = lastSender, last.ip == sender.ip { text = last.text } else {
             text = sender.address

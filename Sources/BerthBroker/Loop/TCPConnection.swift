@@ -31,6 +31,11 @@ package protocol TCPConnectionDelegate: AnyObject {
     package private(set) var hasReceivedEnd = false
     /// The loop time (ms) of the last bytes read or written: what idle timeouts measure.
     package private(set) var lastActivity: UInt64
+    /// The loop time (ms) it was accepted: the access log's duration.
+    package let acceptedAt: UInt64
+    /// Bytes read from and written to the socket (ciphertext, for TLS): the metrics' byte counters.
+    package private(set) var receivedBytes = 0
+    package private(set) var sentBytes = 0
     private var state = State.open
     private var shutdownState = ShutdownState.none
     private var hasFailed = false
@@ -54,6 +59,7 @@ package protocol TCPConnectionDelegate: AnyObject {
         unsafe self.handle = handle
         self.loop = loop
         lastActivity = loop.now
+        acceptedAt = lastActivity
         unsafe adopt(handlePointer(handle), by: self)
     }
 
@@ -105,6 +111,7 @@ package protocol TCPConnectionDelegate: AnyObject {
     private func didRead(_ count: Int, _ base: UnsafeMutablePointer<CChar>?) {
         if count > 0 {
             lastActivity = loop.now
+            receivedBytes &+= count
             unsafe delegate?.connection(self, didRead: UnsafeRawBufferPointer(start: base, count: count))
         } else if count == Int(UV_EOF.rawValue) {
             hasReceivedEnd = true
@@ -131,7 +138,7 @@ package protocol TCPConnectionDelegate: AnyObject {
         var buffer = unsafe uv_buf_t(
             base: UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: CChar.self)), len: bytes.count)
         let status = unsafe uv_try_write(streamPointer(handle), &buffer, 1)
-        if status > 0 { lastActivity = loop.now }
+        if status > 0 { (lastActivity, sentBytes) = (loop.now, sentBytes &+ Int(status)) }
         if status >= 0 { return Int(status) }
         if status == UV_EAGAIN.rawValue { return 0 }
         throw LoopError(status: status, operation: "uv_try_write")
@@ -171,7 +178,7 @@ package protocol TCPConnectionDelegate: AnyObject {
     private func writeDidComplete(_ request: UnsafeMutablePointer<WriteRequest>, status: Int32) {
         let (byteCount, token) = unsafe (request.pointee.byteCount, request.pointee.token)
         unsafe WriteRequest.free(request)
-        if status == 0 { lastActivity = loop.now }
+        if status == 0 { (lastActivity, sentBytes) = (loop.now, sentBytes &+ byteCount) }
         let error = status == 0 ? nil : LoopError(status: status, operation: "uv_write")
         delegate?.connection(self, didWrite: byteCount, token: token, error: error)
         if let error, !error.isCancellation { fail(error) }

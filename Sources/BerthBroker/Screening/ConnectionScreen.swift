@@ -52,7 +52,10 @@ package final class ConnectionScreen {
     @exclusivity(unchecked) private var limits: Limits
     private var sources: SourceTable<SourceState>
     package private(set) var openConnections = 0
+    /// Every refusal since the claim was made (the metrics' counters); reloads carry it over.
     package private(set) var refusals: [Reason: Int] = [:]
+    /// `refusals` as the last summary line saw them.
+    private var summarized: [Reason: Int] = [:]
 
     /// `sourceCapacity` bounds the per-source table (least recently used sources are forgotten first).
     package init(endpoint: Endpoint, sourceCapacity: Int = 65_536) {
@@ -126,10 +129,14 @@ package final class ConnectionScreen {
         sources.removeExpired(now: now, idle: max(minimumIdle, refill)) { $0.connections == 0 }
     }
 
-    /// The refusal counts since the last call, cleared; empty when nothing was refused.
+    /// The refusal counts since the last call; empty when nothing was refused.
     package func takeRefusals() -> [Reason: Int] {
-        defer { refusals.removeAll(keepingCapacity: true) }
-        return refusals
+        var fresh: [Reason: Int] = [:]
+        for (reason, total) in refusals where total != summarized[reason, default: 0] {
+            fresh[reason] = total - summarized[reason, default: 0]
+        }
+        summarized = refusals
+        return fresh
     }
 
     private func screenPrefixes(_ address: IPAddress) -> Reason? {

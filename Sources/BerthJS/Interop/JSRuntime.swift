@@ -71,10 +71,14 @@ internal import Glibc
     // MARK: CPU budget
 
     /// Interrupts JavaScript that is still running `milliseconds` from now: QuickJS then throws an uncatchable
-    /// `InternalError: interrupted` from wherever it is. Clears `wasInterrupted`.
-    package func arm(milliseconds: Double) {
+    /// `InternalError: interrupted` from wherever it is. Clears `wasInterrupted`. Returns the time it read, which a
+    /// caller timing the dispatch uses as its start.
+    @discardableResult
+    package func arm(milliseconds: Double) -> UInt64 {
         wasInterrupted = false
-        deadline = Self.monotonicNanoseconds() &+ UInt64(max(milliseconds, 0) * 1_000_000)
+        let now = Self.monotonicNanoseconds()
+        deadline = now &+ UInt64(max(milliseconds, 0) * 1_000_000)
+        return now
     }
 
     /// Lets JavaScript run without a deadline (outside dispatches: nothing runs then anyway).

@@ -61,6 +61,7 @@ struct ServeArguments: Equatable {
     /// Everything but the heap limit and `--strict`, which come with the compile's arguments.
     var options = ServeOptions()
     var logFormat = BrokerLog.Format.text
+    var logLevel = BrokerLog.Level.info
 }
 
 enum OutputFormat: String, Equatable, CaseIterable {
@@ -168,6 +169,19 @@ enum ArgumentParser {
                         throw UsageError(message: "--log-format takes text or json, not \"\(text)\"", command: command)
                     }
                     serve.logFormat = format
+                case "--log-level":
+                    let text = try value()
+                    guard let level = BrokerLog.Level(rawValue: text) else {
+                        throw UsageError(message: "--log-level takes debug, info, warn or error, not \"\(text)\"", command: command)
+                    }
+                    serve.logLevel = level
+                case "--access-log": serve.options.isAccessLogged = true
+                case "--metrics":
+                    let text = try value()
+                    guard let address = MetricsAddress(text) else {
+                        throw UsageError(message: "--metrics takes ADDR:PORT (127.0.0.1:9464, [::1]:9464, or :9464 for loopback), not \"\(text)\"", command: command)
+                    }
+                    serve.options.metrics = address
                 default: return false
                 }
                 return true

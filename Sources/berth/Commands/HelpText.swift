@@ -94,7 +94,8 @@ enum HelpText {
     static let serve = """
         usage: berth serve DIR [--bind ADDR] [--strict] [--cpu-budget DURATION] [--heap-limit SIZE] [--grace DURATION]
                                [--open-timeout DURATION] [--no-watch] [--reload-debounce DURATION]
-                               [--store-max-bytes SIZE] [--log-format text|json] [--previous PLAN]
+                               [--store-max-bytes SIZE] [--log-format text|json] [--log-level LEVEL]
+                               [--access-log] [--metrics ADDR:PORT] [--previous PLAN]
                                [--firewall [--table NAME] [--host-chain "FAMILY TABLE CHAIN"] [--no-cache]]
 
         Compiles DIR as `validate` does (refused entries are logged with their diagnostics; the valid ones serve), then
@@ -111,6 +112,11 @@ enum HelpText {
           --no-watch          do not watch DIR for changes (SIGHUP still reloads)
           --reload-debounce DUR  reload once DIR has been quiet this long after a change (default 300ms)
           --log-format FMT    text (default) or json: one line per event on stderr
+          --log-level LEVEL   debug, info (default), warn or error: lines below it are dropped (console.debug is
+                              debug)
+          --access-log        one line per closed connection: source, endpoint, duration, bytes, how it ended
+          --metrics ADDR:PORT serve Prometheus metrics on /metrics, and /healthz and /readyz, over HTTP on ADDR:PORT
+                              (127.0.0.1:9464, [::1]:9464; :9464 means loopback); off by default
           --firewall          apply the plan to the firewall (as `berth apply DIR` does) before any port opens;
                               --table, --host-chain and --no-cache as for apply
         The broker follows DIR: on a change (or SIGHUP) it compiles DIR again and applies the difference endpoint by
@@ -118,7 +124,8 @@ enum HelpText {
         already open stay on the version they started with; a version that fails keeps the last good one serving; a
         manifest that does not compile changes nothing. Listening sockets are never closed by a reload.
         SIGTERM/SIGINT: stop accepting, abort every ctx.signal, run close(ctx), drain for the grace period, exit 0.
-        A second signal exits at once.
+        A second signal exits at once. Under systemd (NOTIFY_SOCKET), berth sends READY=1 once every port that can
+        start listens, RELOADING=1 and READY=1 around each reload, STOPPING=1, and WATCHDOG=1 when WatchdogSec is set.
 
         """
 

@@ -4,7 +4,7 @@ import BerthPlan
 /// `berth serve DIR`: compile with the same compiler as `validate`, apply the firewall when asked, run the broker.
 enum ServeCommand {
     static func serve(_ arguments: CompileArguments, _ serve: ServeArguments) throws(CommandFailure) -> ExitCode {
-        let log = BrokerLog(format: serve.logFormat)
+        let log = BrokerLog(format: serve.logFormat, minimumLevel: serve.logLevel)
         var options = serve.options
         (options.heapLimitBytes, options.isStrict) = (arguments.heapLimitBytes, arguments.isStrict)
         let plan = try CompileCommand.compile(arguments)
