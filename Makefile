@@ -14,9 +14,16 @@ deps:
 build: deps
 	$(SWIFT) build || $(SWIFT) build
 
+# Swift Testing starts every test at once and times each from its start, but runs them on a pool of one thread per
+# core, and most broker tests block their thread while a real process works: on a 2-core machine a quick test could
+# wait minutes for a thread and fail its time limit without having run. At most TEST_WIDTH tests run at a time, so a
+# test that started has a thread.
+TEST_WIDTH ?= 2
+TEST_ENV = SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_WIDTH)
+
 test: build lint
 	$(SWIFT) build --build-tests || $(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(TEST_ENV) $(SWIFT) test --skip-build
 
 run: build
 	$(BERTH) validate examples
@@ -50,7 +57,7 @@ ASAN_SCRATCH = .build-asan
 test-asan: deps
 	$(SWIFT) build --build-tests --sanitize address --scratch-path $(ASAN_SCRATCH) || \
 	    $(SWIFT) build --build-tests --sanitize address --scratch-path $(ASAN_SCRATCH)
-	ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=16 BERTH_BINARY=$(CURDIR)/$(ASAN_SCRATCH)/debug/berth \
+	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=16 BERTH_BINARY=$(CURDIR)/$(ASAN_SCRATCH)/debug/berth \
 	    $(SWIFT) test --skip-build --sanitize address --scratch-path $(ASAN_SCRATCH) --filter 'BerthJSTests|BerthRuntimeTests|BerthBrokerTests'
 
 # libFuzzer harnesses (Tests/Fuzz, README "Fuzzing"), each run FUZZ_SECONDS from its seed corpus Tests/Fuzz/Corpus/<name>.
