@@ -34,8 +34,9 @@ run: build
 	@echo "  nc 127.0.0.1 4000                    relay: open two; a line typed in one appears in the other"
 	@echo "  openssl s_client -connect 127.0.0.1:7443 -quiet"
 	@echo "                                       uptime over TLS (the example certificate, self-signed): replies, closes"
+	@echo "  curl 127.0.0.1:9464/metrics          Prometheus metrics (and /healthz, /readyz)"
 	@echo
-	$(BERTH) serve examples --bind 127.0.0.1
+	$(BERTH) serve examples --bind 127.0.0.1 --metrics 127.0.0.1:9464
 
 # C modules are imported only by their wrapper modules (STYLE.md §3); berth's own JavaScript parses.
 lint:

@@ -32,7 +32,8 @@ import Testing
             (validate.standardOutput + validate.standardError).contains(
                 "big.tcp.\(big).port.js: error[module.too-large]: big.tcp.\(big).port.js has 8.6 MiB of source"))
 
-        let broker = try ServeProcess(folder: folder.path, readyCount: 1)
+        // Compiling 9 MB twice (validate's, then serve's) takes seconds, and many more on a busy machine.
+        let broker = try ServeProcess(folder: folder.path, readyCount: 1, timeout: 120)
         defer { broker.stop() }
         #expect(broker.lines.contains { $0.contains("module.too-large") && $0.contains("big.tcp.\(big).port.js") },
                 "\(broker.log)")
@@ -67,7 +68,8 @@ import Testing
         #expect(try BerthBinary.run(["validate", folder.path]).status == 1)
         #expect(try BerthBinary.run(["validate", folder.path, "--heap-limit", "1GiB"]).status == 0)
         let broker = try ServeProcess(
-            folder: folder.path, arguments: ["--bind", "127.0.0.1", "--heap-limit", "1GiB"], readyCount: 1)
+            folder: folder.path, arguments: ["--bind", "127.0.0.1", "--heap-limit", "1GiB"], readyCount: 1,
+            timeout: 120)
         broker.stop()
     }
 
